@@ -1,0 +1,184 @@
+/* options.c - command line of aoexd. */
+#include "config.h"
+#include "options.h"
+#include "log.h"
+#include "util.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+"Usage: aoexd [OPTIONS] SHELF SLOT NETIF[,NETIF...] FILE\n"
+"       aoexd -c CONFIG-FILE          (configuration file; not yet available)\n"
+"\n"
+"Export FILE (a regular file, a block device, or null:SIZE) as the ATA over\n"
+"Ethernet device eSHELF.SLOT on the network interface(s) NETIF.  aoexd stays\n"
+"in the foreground and logs to standard error, like vblade, whose options it\n"
+"accepts.  SIGTERM or SIGINT finishes in-flight I/O, flushes and exits 0.\n"
+"\n"
+"vblade-compatible options:\n"
+"  -b, --bufcnt N        requests the target queues, advertised in Query\n"
+"                        Config (default 16, at least 2: the Linux initiator\n"
+"                        stalls with fewer)\n"
+"  -d, --direct          open FILE with O_DIRECT (bypass the page cache)\n"
+"  -s, --sync            open FILE with O_SYNC\n"
+"  -r, --read-only       export read-only: writes fail with ATA ABRT\n"
+"  -m, --mask MAC[,MAC]  start with this MAC mask list: only these\n"
+"                        initiators are answered\n"
+"  -o, --offset SECTORS  skip this many 512-byte sectors at the start of FILE\n"
+"  -l, --length SECTORS  export only this many sectors\n"
+"\n"
+"Other options:\n"
+"  -c, --config FILE     read the configuration file (reserved)\n"
+"      --model STRING    IDENTIFY model string (default \"aoexd\")\n"
+"      --serial STRING   IDENTIFY serial string (default SHELF.SLOT:hostname)\n"
+"      --mtu N           use at most this MTU (can only lower it)\n"
+"      --rx-frames N     RX ring size in frames (default 256)\n"
+"      --tx-frames N     TX ring size in frames (default 256)\n"
+"      --no-rx-ring      receive with recvmmsg instead of PACKET_RX_RING\n"
+"      --no-tx-ring      send with sendmmsg instead of PACKET_TX_RING\n"
+"      --no-probe        do not check for another target with our address\n"
+"      --log-level LVL   error, warning, notice, info (default) or debug\n"
+"  -h, --help            show this help and exit\n"
+"  -V, --version         show the version and exit\n"
+"\n"
+"Examples:\n"
+"  aoexd 1 2 eth0 /srv/disk.img        export disk.img as e1.2 on eth0\n"
+"  aoexd -r -b 64 0 1 eth0,eth1 /dev/sdb\n"
+"  aoexd 9 0 eth0 null:4G              measure the network path alone\n"
+"\n"
+"Exit status: 0 after a clean shutdown, 1 on a start-up error (missing file,\n"
+"busy address, no such interface, no permission), 2 on a usage error.\n";
+
+enum {
+	OPT_MODEL = 256, OPT_SERIAL, OPT_MTU, OPT_RXF, OPT_TXF, OPT_NORX, OPT_NOTX,
+	OPT_NOPROBE, OPT_LOGLEVEL,
+};
+
+static const struct option long_opts[] = {
+	{ "bufcnt", required_argument, NULL, 'b' },
+	{ "direct", no_argument, NULL, 'd' },
+	{ "sync", no_argument, NULL, 's' },
+	{ "read-only", no_argument, NULL, 'r' },
+	{ "mask", required_argument, NULL, 'm' },
+	{ "offset", required_argument, NULL, 'o' },
+	{ "length", required_argument, NULL, 'l' },
+	{ "config", required_argument, NULL, 'c' },
+	{ "model", required_argument, NULL, OPT_MODEL },
+	{ "serial", required_argument, NULL, OPT_SERIAL },
+	{ "mtu", required_argument, NULL, OPT_MTU },
+	{ "rx-frames", required_argument, NULL, OPT_RXF },
+	{ "tx-frames", required_argument, NULL, OPT_TXF },
+	{ "no-rx-ring", no_argument, NULL, OPT_NORX },
+	{ "no-tx-ring", no_argument, NULL, OPT_NOTX },
+	{ "no-probe", no_argument, NULL, OPT_NOPROBE },
+	{ "log-level", required_argument, NULL, OPT_LOGLEVEL },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void bad(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void bad(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "aoexd: ");
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'aoexd --help' for more information.\n");
+	exit(2);
+}
+
+static uint64_t num(const char *s, uint64_t min, uint64_t max, const char *what)
+{
+	uint64_t v;
+
+	if (parse_uint(s, min, max, &v) < 0)
+		bad("bad %s '%s' (want %llu..%llu)", what, s,
+		    (unsigned long long)min, (unsigned long long)max);
+	return v;
+}
+
+static void parse_masks(struct macmask *m, char *list)
+{
+	for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+		uint8_t mac[6];
+		if (parse_mac(tok, mac) < 0)
+			bad("bad MAC address '%s' in -m", tok);
+		if (mask_add(m, mac) < 0)
+			bad("too many MAC addresses in -m (at most 64): '%s'", tok);
+	}
+}
+
+static void parse_ifaces(struct options *o, char *list)
+{
+	for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+		if (o->n_ifaces == OPT_MAX_IFACES)
+			bad("too many interfaces: '%s'", tok);
+		if (strlen(tok) >= 16)
+			bad("interface name too long: '%s'", tok);
+		o->ifnames[o->n_ifaces++] = tok;
+	}
+	if (!o->n_ifaces)
+		bad("no interface given");
+}
+
+void options_parse(struct options *o, int argc, char **argv)
+{
+	int c;
+
+	memset(o, 0, sizeof *o);
+	o->bufcnt = 16;
+	o->model = "aoexd";
+	o->net.rx_frames = 256;
+	o->net.tx_frames = 256;
+	o->log_level = LOG_INFO;
+	o->probe = true;
+
+	while ((c = getopt_long(argc, argv, "b:dsrm:o:l:c:hV", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'b': o->bufcnt = (unsigned)num(optarg, 2, 65535, "buffer count"); break;
+		case 'd': o->direct = true; break;
+		case 's': o->sync = true; break;
+		case 'r': o->readonly = true; break;
+		case 'm': parse_masks(&o->mask, optarg); break;
+		case 'o': o->offset_sectors = num(optarg, 0, 1ULL << 48, "offset"); break;
+		case 'l': o->length_sectors = num(optarg, 1, 1ULL << 48, "length"); break;
+		case 'c': o->config_file = optarg; break;
+		case OPT_MODEL: o->model = optarg; break;
+		case OPT_SERIAL: o->serial = optarg; break;
+		case OPT_MTU: o->net.mtu_max = (unsigned)num(optarg, 576, 65535, "MTU"); break;
+		case OPT_RXF: o->net.rx_frames = (unsigned)num(optarg, 8, 65536, "RX ring size"); break;
+		case OPT_TXF: o->net.tx_frames = (unsigned)num(optarg, 8, 65536, "TX ring size"); break;
+		case OPT_NORX: o->net.no_rx_ring = true; break;
+		case OPT_NOTX: o->net.no_tx_ring = true; break;
+		case OPT_NOPROBE: o->probe = false; break;
+		case OPT_LOGLEVEL:
+			o->log_level = log_level_from_name(optarg);
+			if (o->log_level < 0)
+				bad("unknown log level '%s'", optarg);
+			break;
+		case 'h': fputs(usage_text, stdout); exit(0);
+		case 'V': printf("aoexd %s\n", PACKAGE_VERSION); exit(0);
+		default: fprintf(stderr, "Try 'aoexd --help' for more information.\n"); exit(2);
+		}
+	}
+	if (o->config_file) {
+		fprintf(stderr, "aoexd: -c %s: configuration files are not supported yet\n", o->config_file);
+		exit(2);
+	}
+	if (argc - optind != 4) {
+		fprintf(stderr, "aoexd: expected SHELF SLOT NETIF FILE, got %d argument%s\n%s",
+			argc - optind, argc - optind == 1 ? "" : "s", usage_text);
+		exit(2);
+	}
+	o->shelf = (unsigned)num(argv[optind], 0, 65534, "shelf");
+	o->slot = (unsigned)num(argv[optind + 1], 0, 254, "slot");
+	parse_ifaces(o, argv[optind + 2]);
+	o->path = argv[optind + 3];
+}
