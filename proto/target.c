@@ -144,7 +144,11 @@ void aoe_target_handle(struct aoe_target *t, const uint8_t *req, size_t len,
 			o->changed |= AOE_CHANGED_RESERVE;
 		break;
 	default:
-		/* echo the request, as vblade does, with error 1 */
+		/* echo the request, as vblade does, with error 1; never more
+		 * than one frame of this interface holds (found by fuzzing:
+		 * an oversized request overran the reply buffer) */
+		if (len > (size_t)mtu + 14)
+			len = (size_t)mtu + 14;
 		memcpy(out + AOE_HDR_LEN, req + AOE_HDR_LEN, len - AOE_HDR_LEN);
 		aoe_set_error(out, AOE_ERR_BADCMD);
 		t->st.unknown_cmd++;

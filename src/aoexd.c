@@ -10,6 +10,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <sys/epoll.h>
 #include <signal.h>
@@ -150,6 +153,37 @@ static void probe_busy(const struct options *o, const char *ifname)
 	rawsock_close(&rs);
 }
 
+/* Another aoexd on this host with the same address on the same interface
+ * cannot be seen on the wire (its replies leave through our own port), so
+ * each daemon holds a lock file per interface and address. */
+static void lock_address(const struct options *o, const char *ifname)
+{
+	const char *dirs[] = { "/run/aoexd", "/tmp" };
+	char path[128], pidbuf[32] = "";
+	int fd = -1;
+
+	for (size_t i = 0; i < 2 && fd < 0; i++) {
+		mkdir(dirs[i], 0755);
+		snprintf(path, sizeof path, "%s/%s-e%u.%u.lock", dirs[i], ifname, o->shelf, o->slot);
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	}
+	if (fd < 0)
+		return;		/* no writable lock directory: the wire probe remains */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		ssize_t n = pread(fd, pidbuf, sizeof pidbuf - 1, 0);
+		pidbuf[n > 0 ? n : 0] = 0;
+		pidbuf[strcspn(pidbuf, "\n")] = 0;
+		die("e%u.%u is already served on %s by aoexd pid %s (%s)", o->shelf, o->slot,
+		    ifname, pidbuf[0] ? pidbuf : "?", path);
+	}
+	if (ftruncate(fd, 0) == 0) {
+		int n = snprintf(pidbuf, sizeof pidbuf, "%ld\n", (long)getpid());
+		if (pwrite(fd, pidbuf, (size_t)n, 0) < 0)
+			log_debug("%s: %s", path, strerror(errno));
+	}
+	/* the descriptor stays open (and locked) until the process exits */
+}
+
 static void setup_device(struct daemon *dm, const struct options *o)
 {
 	struct device *d = &dm->dev;
@@ -251,9 +285,11 @@ int main(int argc, char **argv)
 	dm.loop.end_of_batch = end_of_batch;
 	dm.loop.ctx = &dm;
 	setup_device(&dm, &o);
-	if (o.probe)
-		for (unsigned i = 0; i < o.n_ifaces; i++)
+	for (unsigned i = 0; i < o.n_ifaces; i++) {
+		lock_address(&o, o.ifnames[i]);
+		if (o.probe)
 			probe_busy(&o, o.ifnames[i]);
+	}
 	setup_ifaces(&dm, &o);
 	if (setup_signals(&dm) < 0)
 		die("signals: %s", strerror(errno));

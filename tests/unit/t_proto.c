@@ -150,6 +150,10 @@ static void test_version_and_unknown(void)
 	ok(O.v == AOE_V_REPLY && reply_err() == AOE_ERR_BADCMD, "unknown command 0x42 -> AoE error 1");
 	is_int(O.len, 60, "unknown command echoed at the request length");
 	ok(out[40] == 0x5a, "unknown command body echoed");
+	mkhdr(MAC_A, 0x10, 1, 2, 0x66, 6);
+	run(1609, 1500);
+	ok(reply_err() == AOE_ERR_BADCMD && O.len == 1514,
+	   "regression (fuzz): oversized unknown command echo capped at one 1514-byte frame");
 	mkhdr(MAC_A, 0x10, 1, 2, 0xf0, 6);
 	run(24, 1500);
 	ok(reply_err() == AOE_ERR_BADCMD, "vendor command 0xf0 -> AoE error 1");
