@@ -1,0 +1,128 @@
+#!/usr/bin/env bats
+# kernel.bats - the daemon against the Linux kernel's own AoE initiator.
+#
+# Each test boots Debian's kernel under qemu (TCG) with the `aoe` driver, on
+# a bridge in a private network namespace where the daemon serves a backing
+# file, via tests/vm/kernel-initiator.sh (see tests/vm/README).  The guest
+# writes a random pattern with O_DIRECT, reads it back and checks its md5;
+# the host compares the backing file byte for byte; one test also runs
+# mkfs.ext4 + mount + files + e2fsck on the device.
+#
+# Environment:
+#   AOEXD            daemon binary (default $TOP_BUILDDIR/aoexd)
+#   AOEXD_EXTRA_ARGS added to the daemon's command line (as in helpers.bash)
+#   KI_TARGET        run this target command instead of $AOEXD, e.g.
+#                    KI_TARGET=vblade to check the harness itself; it is
+#                    called as: $KI_TARGET [$KI_TARGET_OPTS] SHELF SLOT IFACE FILE
+#   KI_TARGET_OPTS   options for the target, e.g. "-b 64" (default none)
+#   KI_CACHE_DIR     where the guest initramfs is cached (default
+#                    /tmp/aoexd-ki-cache, as for kernel-initiator.sh)
+#
+# Skipped, with the reason, only when qemu, the kernel image, root or
+# /dev/net/tun is missing.  Timings appear as "# ..." lines in the TAP output.
+
+load helpers
+
+setup_file() {
+	local k
+	export KI_SCRIPT=$TOP_SRCDIR/tests/vm/kernel-initiator.sh
+	KI_SKIP=
+	k=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1)
+	if ! command -v qemu-system-x86_64 >/dev/null; then
+		KI_SKIP="qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
+	elif [ -z "$k" ] || [ ! -r "$k" ]; then
+		KI_SKIP="no kernel image in /boot (apt-get install linux-image-amd64)"
+	elif [ "$(id -u)" != 0 ]; then
+		KI_SKIP="needs root (network namespace, tap device)"
+	elif [ ! -e /dev/net/tun ]; then
+		KI_SKIP="/dev/net/tun missing"
+	fi
+	export KI_SKIP
+	[ -z "$KI_SKIP" ] || return 0
+
+	# Outside the tree on purpose: tests/vm is in EXTRA_DIST, and the cache
+	# key (kernel version + hash of the scripts) makes sharing it safe.
+	export KI_CACHE_DIR=${KI_CACHE_DIR:-/tmp/aoexd-ki-cache}
+	# Build (or find) the initramfs once; every test reuses it.
+	"$KI_SCRIPT" --prepare --cache "$KI_CACHE_DIR" >&2
+}
+
+setup() {
+	[ -z "$KI_SKIP" ] || skip "$KI_SKIP"
+	IMG=$BATS_TEST_TMPDIR/disk.img
+	# The target command as an array: KI_TARGET (may hold words) or the daemon.
+	local extra=()
+	if [ -n "${KI_TARGET:-}" ]; then
+		read -ra TARGET <<<"$KI_TARGET"
+	else
+		TARGET=("$AOEXD")
+		read -ra extra <<<"$AOEXD_EXTRA_ARGS"
+	fi
+	if ! command -v "${TARGET[0]}" >/dev/null; then
+		fail "target ${TARGET[0]} not found/executable (build aoexd, set AOEXD, or KI_TARGET=vblade)"
+		return 1
+	fi
+	local opts=()
+	read -ra opts <<<"${KI_TARGET_OPTS:-}"
+	TARGET+=("${extra[@]}" "${opts[@]}")
+}
+
+# Nothing of helpers.bash's per-test namespace is used here: the harness
+# makes and removes its own.
+teardown() { :; }
+
+# ki SHELF SLOT OPTION...: run the harness against the target; the target's
+# interface and image are filled in by kernel-initiator.sh.
+ki() {
+	local shelf=$1 slot=$2
+	shift 2
+	run "$KI_SCRIPT" --cache "$KI_CACHE_DIR" --timeout 150 \
+		--shelf "$shelf" --slot "$slot" --image "$IMG" "$@" \
+		-- "${TARGET[@]}" "$shelf" "$slot" '$IFACE' '$IMAGE'
+}
+
+# val KEY: value of "KI KEY=..." in the last run's output
+val() { printf '%s\n' "${lines[@]}" | sed -n "s/^KI $1=//p" | tail -n 1; }
+
+# note LABEL: timings into the TAP stream (fd 3), shown even on success
+note() {
+	echo "# $1: write $(val write_mbps) MiB/s, read $(val read_mbps) MiB/s," \
+		"target cpu $(val target_cpu_ms) ms${2:+, $2}" >&3
+}
+
+@test "kernel aoe: MTU 1500 pattern write, read back, host cmp" {
+	ki 1 2 --mtu 1500 --size-mb 64 --pattern-mb 32
+	assert_success
+	assert_line "KI discover=ok"
+	assert_line "KI aoe_frame_bytes=1024"
+	assert_line "KI pattern=match"
+	assert_line "KI host_cmp=match"
+	assert_line "KI target_alive=yes"
+	assert_line "KI result=pass"
+	note "mtu 1500" "$(val target_cpu_us_per_mb) us/MiB"
+}
+
+@test "kernel aoe: MTU 9000 (jumbo) pattern write, read back, host cmp" {
+	ki 7 3 --mtu 9000 --size-mb 64 --pattern-mb 32
+	assert_success
+	assert_line "KI discover=ok"
+	# 17 sectors per frame: the jumbo MTU really is in use end to end.
+	assert_line "KI aoe_frame_bytes=8704"
+	assert_line "KI pattern=match"
+	assert_line "KI host_cmp=match"
+	assert_line "KI target_alive=yes"
+	assert_line "KI result=pass"
+	note "mtu 9000" "$(val target_cpu_us_per_mb) us/MiB"
+}
+
+@test "kernel aoe: mkfs.ext4, mount, files, remount check, e2fsck clean" {
+	ki 1 2 --mtu 9000 --size-mb 80 --pattern-mb 16 --fs
+	assert_success
+	assert_line "KI mkfs=ok"
+	assert_line "KI fs_files=match"
+	assert_line "KI fsck=clean"
+	assert_line "KI pattern=match"
+	assert_line "KI host_cmp=match"
+	assert_line "KI result=pass"
+	note "ext4 mtu 9000" "fs phase $(val fs_ms) ms"
+}
