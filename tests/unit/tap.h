@@ -15,6 +15,8 @@ static int tap_n, tap_failed;
 #define is_int(got, want, ...) tap_is_int((long long)(got), (long long)(want), __FILE__, __LINE__, __VA_ARGS__)
 
 static inline void tap_vmsg(int pass, const char *file, int line, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+static inline void tap_vmsg(int pass, const char *file, int line, const char *fmt, va_list ap)
 {
 	printf("%sok %d - ", pass ? "" : "not ", ++tap_n);
 	vprintf(fmt, ap);
