@@ -159,12 +159,20 @@ static void probe_busy(const struct options *o, const char *ifname)
 static void lock_address(const struct options *o, const char *ifname)
 {
 	const char *dirs[] = { "/run/aoexd", "/tmp" };
-	char path[128], pidbuf[32] = "";
+	char path[160], pidbuf[32] = "";
+	struct stat ns;
 	int fd = -1;
 
+	/* interface names repeat across network namespaces: key on both; an
+	 * interface that does not exist gets no lock (setup_ifaces reports it) */
+	if (iface_info(ifname, NULL, NULL, NULL) < 0)
+		return;
+	if (stat("/proc/self/ns/net", &ns) < 0)
+		ns.st_ino = 0;
 	for (size_t i = 0; i < 2 && fd < 0; i++) {
 		mkdir(dirs[i], 0755);
-		snprintf(path, sizeof path, "%s/%s-e%u.%u.lock", dirs[i], ifname, o->shelf, o->slot);
+		snprintf(path, sizeof path, "%s/%s-e%u.%u-ns%llu.lock", dirs[i], ifname,
+			 o->shelf, o->slot, (unsigned long long)ns.st_ino);
 		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	}
 	if (fd < 0)
