@@ -1,6 +1,7 @@
 /* aoex_client.c - AoE initiator library for aoex (see aoex_client.h). */
 #include "config.h"
 #include "aoex_client.h"
+#include "frame.h"
 #include "util.h"
 #include "wire.h"
 
@@ -102,17 +103,9 @@ uint32_t aoex_new_tag(struct aoex_client *c)
 
 const char *aoex_error_name(unsigned code)
 {
-	static const char *const names[] = {
-		[AOE_ERR_BADCMD] = "unrecognized command",
-		[AOE_ERR_BADARG] = "bad argument",
-		[AOE_ERR_DEVUNAVAIL] = "device unavailable",
-		[AOE_ERR_CFGSET] = "config string present",
-		[AOE_ERR_BADVER] = "unsupported version",
-		[AOE_ERR_RESERVED] = "target reserved",
-	};
-
-	if (code < sizeof names / sizeof names[0] && names[code])
-		return names[code];
+	/* the names live in proto/frame.c, shared with the daemon */
+	if (code >= AOE_ERR_BADCMD && code <= AOE_ERR_RESERVED)
+		return aoe_error_name(code);
 	return "unknown";
 }
 
