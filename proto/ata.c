@@ -2,6 +2,7 @@
 #include "config.h"
 #include "ata.h"
 #include "aoe.h"
+#include "frame.h"
 #include "wire.h"
 
 #include <string.h>
@@ -72,8 +73,7 @@ static size_t aoe_error(uint8_t *out, struct ata_req *r, uint8_t err)
 {
 	r->op = ATA_OP_NONE;
 	r->aoe_error = err;
-	out[AOE_OFF_VERFLAGS] |= AOE_FLAG_E;
-	out[AOE_OFF_ERROR] = err;
+	aoe_set_error(out, err);
 	return ATA_HDR_LEN;
 }
 

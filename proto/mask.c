@@ -73,7 +73,6 @@ size_t mask_handle(struct macmask *m, const uint8_t *req, size_t len,
 {
 	uint8_t mcmd = req[MASK_OFF_MCMD];
 	unsigned count = req[MASK_OFF_DCOUNT];
-	uint8_t dirs[255 * MASK_DIR_LEN];
 	unsigned failed_at = 0;
 
 	*changed = false;
@@ -87,9 +86,7 @@ size_t mask_handle(struct macmask *m, const uint8_t *req, size_t len,
 			aoe_set_error(out, AOE_ERR_BADARG);
 			return MASK_HDR_LEN;
 		}
-		/* copy first: out may be the request's own buffer */
-		memcpy(dirs, req + MASK_OFF_DIRS, (size_t)count * MASK_DIR_LEN);
-		uint8_t merr = mask_edit(m, dirs, count, &failed_at, changed);
+		uint8_t merr = mask_edit(m, req + MASK_OFF_DIRS, count, &failed_at, changed);
 		if (merr) {
 			out[MASK_OFF_MERROR] = merr;
 			out[MASK_OFF_DCOUNT] = (uint8_t)failed_at;

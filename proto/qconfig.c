@@ -19,7 +19,8 @@ size_t qc_build_reply(const struct qconfig *qc, const struct qc_params *p,
 }
 
 size_t qc_handle(struct qconfig *qc, const struct qc_params *p,
-		 const uint8_t *req, size_t len, uint8_t *out, bool *changed)
+		 const uint8_t *req, size_t len, uint8_t *out, bool *changed,
+		 bool *bad_len)
 {
 	uint8_t ccmd = req[QC_OFF_VERCMD] & 0x0f;
 	size_t slen = get_be16(req + QC_OFF_CSLEN);
@@ -27,7 +28,8 @@ size_t qc_handle(struct qconfig *qc, const struct qc_params *p,
 	uint8_t err = 0;
 
 	*changed = false;
-	if (ccmd != QC_READ && (slen > QC_CS_MAX || slen > len - QC_HDR_LEN))
+	*bad_len = ccmd != QC_READ && (slen > QC_CS_MAX || slen > len - QC_HDR_LEN);
+	if (*bad_len)
 		return 0;
 
 	switch (ccmd) {
@@ -48,8 +50,7 @@ size_t qc_handle(struct qconfig *qc, const struct qc_params *p,
 		}
 		/* fall through */
 	case QC_FORCE_SET:
-		/* s and out may be the same buffer region: memmove */
-		memmove(qc->str, s, slen);
+		memcpy(qc->str, s, slen);
 		qc->len = (uint16_t)slen;
 		*changed = true;
 		break;

@@ -25,8 +25,9 @@ struct qc_params {
 /*
  * Handle the Query Config request req/len (len >= 32).  Writes the reply
  * body (bytes 24..) into out, whose common header is already written.
- * Returns the reply length, or 0 when the rules say "no reply".  *changed
- * is set when the config string was set.
+ * Returns the reply length, or 0 when the rules say "no reply"; then
+ * *bad_len tells whether the string length was the reason.  *changed is
+ * set when the config string was set.
  *   read       : reply with the current string
  *   test       : reply only if the request string equals it
  *   test prefix: reply only if the request string is a prefix of it
@@ -37,7 +38,8 @@ struct qc_params {
  * vblade does) unless it is a read, which carries no string.
  */
 size_t qc_handle(struct qconfig *qc, const struct qc_params *p,
-		 const uint8_t *req, size_t len, uint8_t *out, bool *changed);
+		 const uint8_t *req, size_t len, uint8_t *out, bool *changed,
+		 bool *bad_len);
 
 /* Build a config reply body (the unsolicited advertisement uses it). */
 size_t qc_build_reply(const struct qconfig *qc, const struct qc_params *p,

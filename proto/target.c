@@ -69,7 +69,7 @@ void aoe_target_handle(struct aoe_target *t, const uint8_t *req, size_t len,
 		       uint8_t *out, struct aoe_outcome *o)
 {
 	struct aoe_hdr h;
-	bool changed = false;
+	bool changed = false, bad_len = false;
 	struct qc_params qp;
 
 	memset(o, 0, sizeof *o);
@@ -114,14 +114,9 @@ void aoe_target_handle(struct aoe_target *t, const uint8_t *req, size_t len,
 			break;
 		}
 		qp = qc_params(t, mtu);
-		o->len = qc_handle(&t->qc, &qp, req, len, out, &changed);
-		if (o->len == 0) {
-			uint8_t ccmd = req[QC_OFF_VERCMD] & 0x0f;
-			bool badlen = ccmd != QC_READ &&
-				(get_be16(req + QC_OFF_CSLEN) > QC_CS_MAX ||
-				 get_be16(req + QC_OFF_CSLEN) > len - QC_HDR_LEN);
-			drop(t, o, badlen ? AOE_DROP_QC_BADLEN : AOE_DROP_QC_NOMATCH);
-		}
+		o->len = qc_handle(&t->qc, &qp, req, len, out, &changed, &bad_len);
+		if (o->len == 0)
+			drop(t, o, bad_len ? AOE_DROP_QC_BADLEN : AOE_DROP_QC_NOMATCH);
 		if (changed)
 			o->changed |= AOE_CHANGED_CONFIG;
 		break;

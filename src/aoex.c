@@ -308,14 +308,6 @@ static int parse_num(const char *arg, uint64_t max, uint64_t *out, const char *w
 	return AOEX_OK;
 }
 
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = tolower(ch);
-	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
 /* Hex digits with any spaces, tabs and colons between byte pairs. */
 static int parse_hex(const char *s, uint8_t *out, size_t max, size_t *len)
 {
@@ -329,7 +321,7 @@ static int parse_hex(const char *s, uint8_t *out, size_t max, size_t *len)
 				return -1;	/* a lone nibble */
 			continue;
 		}
-		v = hexval((unsigned char)*s);
+		v = hex_digit((unsigned char)*s);
 		if (v < 0)
 			return -1;
 		if (hi < 0) {
@@ -789,6 +781,41 @@ static int cmd_identify(struct session *s, int argc, char **argv)
 	return AOEX_OK;
 }
 
+/* What read and write share: one file option (the letter in shortopts[1])
+ * and --lba28, then TARGET LBA, and for read a COUNT. */
+struct xfer_args {
+	const char *path;	/* NULL: stdin/stdout */
+	bool lba28;
+	uint64_t lba, count;
+};
+
+static int parse_xfer_args(struct session *s, int argc, char **argv, const char *cmd,
+			   const struct option *lo, const char *shortopts, int nargs,
+			   const char *usage, struct xfer_args *a)
+{
+	int ch, rc;
+
+	getopt_reset();
+	while ((ch = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
+		if (ch == shortopts[1])
+			a->path = optarg;
+		else if (ch == '2')
+			a->lba28 = true;
+		else
+			return bad_option(cmd, ch, argv);
+	}
+	if (argc - optind != nargs)
+		return usage_error("%s", usage);
+	if (a->path && strcmp(a->path, "-") == 0)
+		a->path = NULL;
+	if ((rc = parse_target(argv[optind], s)) ||
+	    (rc = parse_num(argv[optind + 1], (1ULL << 48) - 1, &a->lba, "LBA")))
+		return rc;
+	if (nargs == 3)
+		rc = parse_num(argv[optind + 2], 1ULL << 48, &a->count, "COUNT");
+	return rc;
+}
+
 static int cmd_read(struct session *s, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -796,34 +823,22 @@ static int cmd_read(struct session *s, int argc, char **argv)
 		{ "lba28", no_argument, NULL, '2' },
 		{ 0 }
 	};
-	const char *path = NULL;
-	bool lba28 = false;
-	uint64_t lba, count, done = 0;
+	struct xfer_args a = { 0 };
+	uint64_t done = 0;
 	struct aoex_result res = { 0 };
 	struct aoex_xfer *x = NULL;
 	uint8_t *buf = NULL;
 	unsigned spf;
-	int ch, rc, fd = STDOUT_FILENO;
+	int rc, fd = STDOUT_FILENO;
 	FILE *errout;
 
-	getopt_reset();
-	while ((ch = getopt_long(argc, argv, ":o:", lo, NULL)) != -1) {
-		if (ch == 'o')
-			path = optarg;
-		else if (ch == '2')
-			lba28 = true;
-		else
-			return bad_option("read", ch, argv);
-	}
-	if (argc - optind != 3)
-		return usage_error("usage: read TARGET LBA COUNT [-o FILE] [--lba28]");
-	if (path && strcmp(path, "-") == 0)
-		path = NULL;
-	if ((rc = parse_target(argv[optind], s)) ||
-	    (rc = parse_num(argv[optind + 1], (1ULL << 48) - 1, &lba, "LBA")) ||
-	    (rc = parse_num(argv[optind + 2], 1ULL << 48, &count, "COUNT")) ||
-	    (rc = check_lba_range(lba, count, lba28)))
+	if ((rc = parse_xfer_args(s, argc, argv, "read", lo, ":o:", 3,
+				  "usage: read TARGET LBA COUNT [-o FILE] [--lba28]", &a)) ||
+	    (rc = check_lba_range(a.lba, a.count, a.lba28)))
 		return rc;
+	const char *path = a.path;
+	const uint64_t lba = a.lba, count = a.count;
+	const bool lba28 = a.lba28;
 	if (path) {
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0)
@@ -910,32 +925,21 @@ static int cmd_write(struct session *s, int argc, char **argv)
 		{ "lba28", no_argument, NULL, '2' },
 		{ 0 }
 	};
-	const char *path = NULL;
-	bool lba28 = false;
-	uint64_t lba, done = 0;
+	struct xfer_args a = { 0 };
+	uint64_t done = 0;
 	struct aoex_result res = { 0 };
 	struct aoex_xfer *x = NULL;
 	struct wsource w = { .fd = -1 };
 	uint8_t *buf = NULL;
 	unsigned spf;
-	int ch, rc;
+	int rc;
 
-	getopt_reset();
-	while ((ch = getopt_long(argc, argv, ":f:", lo, NULL)) != -1) {
-		if (ch == 'f')
-			path = optarg;
-		else if (ch == '2')
-			lba28 = true;
-		else
-			return bad_option("write", ch, argv);
-	}
-	if (argc - optind != 2)
-		return usage_error("usage: write TARGET LBA [-f FILE] [--lba28]");
-	if (path && strcmp(path, "-") == 0)
-		path = NULL;
-	if ((rc = parse_target(argv[optind], s)) ||
-	    (rc = parse_num(argv[optind + 1], (1ULL << 48) - 1, &lba, "LBA")))
+	if ((rc = parse_xfer_args(s, argc, argv, "write", lo, ":f:", 2,
+				  "usage: write TARGET LBA [-f FILE] [--lba28]", &a)))
 		return rc;
+	const char *path = a.path;
+	const uint64_t lba = a.lba;
+	const bool lba28 = a.lba28;
 	if ((rc = wsource_open(&w, path)) ||
 	    (rc = check_lba_range(lba, w.len / ATA_SECTOR, lba28)) ||
 	    (rc = contact(s, true, &spf)))

@@ -281,7 +281,6 @@ int main(int argc, char **argv)
 {
 	static struct daemon dm;	/* large: keep it off the stack */
 	struct options o;
-
 	int rc;
 
 	options_parse(&o, argc, argv);
@@ -313,13 +312,9 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		log_err("event loop: %s", strerror(-rc));
 
-	/* nothing is left in flight with the synchronous engine; make what was
-	 * acknowledged durable before saying goodbye */
+	/* make what was acknowledged durable before saying goodbye */
 	end_of_batch(&dm);
-
-	if (!dm.dev.b.is_null && !dm.dev.b.readonly && fdatasync(dm.dev.b.fd) < 0)
-		log_err("%s: final flush failed: %s", dm.dev.b.path, strerror(errno));
-
+	device_flush(&dm.dev);
 	log_stats(&dm);
 	for (unsigned i = 0; i < dm.n_ifaces; i++)
 		iface_close(&dm.ifaces[i]);

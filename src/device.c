@@ -92,6 +92,23 @@ void device_frame(struct device *d, struct iface *ifc, const uint8_t *frame, siz
 			 o.changed & AOE_CHANGED_MASK ? "mask list" : "reservation");
 }
 
+static void flush_done(struct eng_io *io)
+{
+	struct device *d = io->ctx;
+
+	if (io->res < 0)
+		log_err("%s: final flush of %s failed: %s", d->name, d->b.path, strerror(-io->res));
+}
+
+void device_flush(struct device *d)
+{
+	/* the synchronous engine completes before engine_submit() returns */
+	struct eng_io io = { .op = ENG_FLUSH, .done = flush_done, .ctx = d };
+
+	if (!d->b.readonly)
+		engine_submit(d->eng, &d->b, &io);
+}
+
 void device_advertise(struct device *d, struct iface *ifc)
 {
 	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };

@@ -29,6 +29,9 @@ struct device {
 /* Handle a frame that arrived on ifc; queues the reply on ifc, if any. */
 void device_frame(struct device *d, struct iface *ifc, const uint8_t *frame, size_t len);
 
+/* Flush the backing store through the engine (shutdown); logs a failure. */
+void device_flush(struct device *d);
+
 /* Send the unsolicited Query Config advertisement on ifc: to broadcast, or
  * to each MAC of the mask list when it is not empty. */
 void device_advertise(struct device *d, struct iface *ifc);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-static int hexval(int c)
+int hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -21,8 +21,8 @@ static int hexval(int c)
 int parse_mac(const char *s, uint8_t mac[6])
 {
 	for (int i = 0; i < 6; i++) {
-		int hi = hexval((unsigned char)s[0]);
-		int lo = hi < 0 ? -1 : hexval((unsigned char)s[1]);
+		int hi = hex_digit((unsigned char)s[0]);
+		int lo = hi < 0 ? -1 : hex_digit((unsigned char)s[1]);
 		if (lo < 0)
 			return -1;
 		mac[i] = (uint8_t)(hi << 4 | lo);

@@ -7,6 +7,9 @@
 
 #define MAC_STRLEN 18	/* "xx:xx:xx:xx:xx:xx" + NUL */
 
+/* Value of one hex digit, or -1. */
+int hex_digit(int c);
+
 /* "00:11:22:33:44:55", "00-11-...", or "001122334455"; 0 on success. */
 int parse_mac(const char *s, uint8_t mac[6]);
 char *format_mac(const uint8_t mac[6], char buf[MAC_STRLEN]);

@@ -35,6 +35,35 @@ R=$BATS_TEST_TMPDIR/r	# data read back
 
 # ---------------------------------------------------------------- scenarios
 
+# A store that fails: the image sits on a 64 KiB tmpfs that is already full,
+# so the write gets ENOSPC from the kernel.  The initiator must see an ATA
+# error (not a hang, not a silent success) and the daemon must log it.
+io_store_fails() {
+	SMALL_FS=$BATS_TEST_TMPDIR/small
+	mkdir -p "$SMALL_FS"
+	mount -t tmpfs -o size=64k tmpfs "$SMALL_FS"
+	DISK=$SMALL_FS/disk.img
+	truncate -s 8M "$DISK"
+	dd if=/dev/zero of="$SMALL_FS/filler" bs=4k 2>/dev/null || true
+	start_aoexd
+	random_file "$W" 1
+	run aoex -w 1 write $T 100 -f "$W"
+	assert_failure 1
+	assert_output --partial "status=0x41 error=0x04"
+	grep -q "e1.2: write of 512 bytes at sector 100 failed: No space left on device" "$LOG" ||
+		fail "no log line for the failed write"
+	# a hole still reads back as zeros and the daemon keeps serving
+	aoex read $T 100 1 -o "$R"
+	cmp -n 512 "$R" /dev/zero
+	stop_aoexd
+	assert_counter io_errors 1
+}
+
+teardown() {
+	if [ -n "${SMALL_FS:-}" ]; then umount -l "$SMALL_FS" 2>/dev/null || true; fi
+	aoexbats_teardown
+}
+
 io_roundtrip_lba48() {
 	make_disk 4096
 	start_aoexd
@@ -404,3 +433,6 @@ io_direct_sync() {
 
 @test "ring: -d -s (O_DIRECT, O_SYNC) round trip at odd offsets" { io_path ring; io_direct_sync; }
 @test "fallback: -d -s (O_DIRECT, O_SYNC) round trip at odd offsets" { io_path fallback; io_direct_sync; }
+
+@test "ring: backing store out of space -> ATA error, log line, daemon serves on" { io_path ring; io_store_fails; }
+@test "fallback: backing store out of space -> ATA error, log line, daemon serves on" { io_path fallback; io_store_fails; }

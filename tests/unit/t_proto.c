@@ -113,14 +113,16 @@ static void test_reply_header(void)
 	run(60, 1500);
 	ok(O.v == AOE_V_DROP && O.drop == AOE_DROP_RESPONSE, "frame with R set is ignored");
 
-	for (size_t len = 0; len < AOE_HDR_LEN; len++) {
-		mkhdr(MAC_A, 0x10, 1, 2, AOE_CMD_CONFIG, 1);
+	size_t answered_len = 0;
+	for (size_t len = 0; len < AOE_HDR_LEN && !answered_len; len++) {
+		/* an unknown command: no per-command length check can hide
+		 * a wrong common-header rule */
+		mkhdr(MAC_A, 0x10, 1, 2, 0x42, 1);
 		run(len, 1500);
-		if (O.v != AOE_V_DROP)
-			break;
-		if (len == AOE_HDR_LEN - 1)
-			ok(1, "frames of 0..23 bytes are dropped");
+		if (O.v != AOE_V_DROP || O.drop != AOE_DROP_SHORT)
+			answered_len = len ? len : 100;
 	}
+	is_int(answered_len, 0, "frames of 0..23 bytes are dropped as short");
 	mkhdr(MAC_A, 0x10, 1, 2, AOE_CMD_CONFIG, 1);
 	put_be16(req + AOE_OFF_TYPE, 0x0800);
 	run(60, 1500);
@@ -227,14 +229,13 @@ static void test_ata_table(void)
 	run(36 + 1024 - 1, 1500);
 	ok(reply_err() == AOE_ERR_BADARG && O.v == AOE_V_REPLY, "WRITE truncated by one byte -> error 2, nothing written");
 	mkata(MAC_A, 0x40, 0x24, 0, 1, 0);
-	for (size_t len = AOE_HDR_LEN; len < ATA_HDR_LEN; len++) {
+	size_t ata_answered = 0;
+	for (size_t len = AOE_HDR_LEN; len < ATA_HDR_LEN && !ata_answered; len++) {
 		run(len, 1500);
-		if (O.v != AOE_V_DROP) {
-			ok(0, "truncated ATA header of %zu bytes dropped", len);
-			break;
-		}
+		if (O.v != AOE_V_DROP || O.drop != AOE_DROP_SHORT)
+			ata_answered = len;
 	}
-	ok(O.v == AOE_V_DROP && O.drop == AOE_DROP_SHORT, "ATA headers of 24..35 bytes are dropped");
+	is_int(ata_answered, 0, "ATA headers of 24..35 bytes are dropped as short");
 	mkata(MAC_A, 0x40, 0x24, 0, 1, 0);
 	run(60, 1500);
 	is_int(out[ATA_OFF_SCNT], 0, "successful READ reply has sector count 0");
@@ -272,7 +273,7 @@ static void test_identify(void)
 	is_int(get_le64(id + 200), 0x123456789LL, "IDENTIFY: LBA48 capacity in words 100-103");
 	is_int(idw(id, 60) | (uint32_t)idw(id, 61) << 16, 0x0fffffff, "IDENTIFY: LBA28 capacity capped at 0x0fffffff");
 	ok(memcmp(id + 54, "oaxe dom", 8) == 0, "IDENTIFY: model string byte-swapped per word");
-	ok(id + 54 + 39 && id[54 + 39] == ' ', "IDENTIFY: model string space padded");
+	ok(id[54 + 38] == ' ' && id[54 + 39] == ' ', "IDENTIFY: model string space padded");
 	ok(memcmp(id + 20, "1S", 2) == 0, "IDENTIFY: serial byte-swapped (words 10-19)");
 	ok(memcmp(id + 46, ".1 0", 4) == 0, "IDENTIFY: firmware byte-swapped (words 23-26)");
 	ok(!(idw(id, 85) & (1u << 5)), "IDENTIFY: no volatile write cache by default");
