@@ -3,6 +3,7 @@
 #include "target.h"
 #include "aoe.h"
 #include "frame.h"
+#include "target_ext.h"
 #include "wire.h"
 
 #include <string.h>
@@ -43,8 +44,17 @@ static void drop(struct aoe_target *t, struct aoe_outcome *o, enum aoe_drop why)
 	t->st.drops[why]++;
 }
 
-static void handle_ata(struct aoe_target *t, const uint8_t *req, size_t len,
-		       unsigned mtu, uint8_t *out, struct aoe_outcome *o)
+void aoe_target_ata(struct aoe_target *t, const uint8_t *req, size_t len,
+		    unsigned mtu, uint8_t *out, struct aoe_outcome *o)
+{
+	o->len = ata_handle(&t->ata, req, len, aoe_max_sectors(mtu), out, &o->ata);
+	o->v = o->ata.op == ATA_OP_NONE ? AOE_V_REPLY : AOE_V_IO;
+	if (o->ata.ata_error)
+		t->st.ata_errors++;
+}
+
+static void handle_ata(struct aoe_target *t, struct ext_peer *p, const uint8_t *req,
+		       size_t len, unsigned mtu, uint8_t *out, struct aoe_outcome *o)
 {
 	if (len < ATA_HDR_LEN) {
 		drop(t, o, AOE_DROP_SHORT);
@@ -58,10 +68,20 @@ static void handle_ata(struct aoe_target *t, const uint8_t *req, size_t len,
 		o->len = ATA_HDR_LEN;
 		return;
 	}
-	o->len = ata_handle(&t->ata, req, len, aoe_max_sectors(mtu), out, &o->ata);
-	o->v = o->ata.op == ATA_OP_NONE ? AOE_V_REPLY : AOE_V_IO;
-	if (o->ata.ata_error)
-		t->st.ata_errors++;
+	aoe_target_ata(t, req, len, mtu, out, o);
+	aoe_ext_ata(t, p, req, len, o);
+}
+
+static void handle_ext(struct aoe_target *t, struct ext_peer **p, const uint8_t *req,
+		       size_t len, unsigned mtu, uint8_t *out, struct aoe_outcome *o)
+{
+	struct ext_peer *np = aoe_ext_request(t, req, len, mtu, out, o);
+
+	if (!np) {
+		drop(t, o, AOE_DROP_EXT_BADTABLE);
+		return;
+	}
+	*p = np;
 }
 
 void aoe_target_handle(struct aoe_target *t, const uint8_t *req, size_t len,
@@ -71,6 +91,7 @@ void aoe_target_handle(struct aoe_target *t, const uint8_t *req, size_t len,
 	struct aoe_hdr h;
 	bool changed = false, bad_len = false;
 	struct qc_params qp;
+	struct ext_peer *p;
 
 	memset(o, 0, sizeof *o);
 	if (!aoe_hdr_parse(req, len, &h)) {
@@ -78,6 +99,7 @@ void aoe_target_handle(struct aoe_target *t, const uint8_t *req, size_t len,
 		return;
 	}
 	o->cmd = h.cmd;
+	o->tag = h.tag;
 	if (h.flags & AOE_FLAG_R) {
 		drop(t, o, AOE_DROP_RESPONSE);
 		return;
@@ -90,6 +112,9 @@ void aoe_target_handle(struct aoe_target *t, const uint8_t *req, size_t len,
 		drop(t, o, AOE_DROP_MASKED);
 		return;
 	}
+	/* only initiators that sent an Extensions request have an entry:
+	 * everyone else gets plain AoE */
+	p = peers_find(&t->peers, req + AOE_OFF_SRC);
 
 	aoe_reply_hdr(out, req, my_mac, t->shelf, t->slot);
 	o->v = AOE_V_REPLY;
@@ -106,7 +131,7 @@ void aoe_target_handle(struct aoe_target *t, const uint8_t *req, size_t len,
 
 	switch (h.cmd) {
 	case AOE_CMD_ATA:
-		handle_ata(t, req, len, mtu, out, o);
+		handle_ata(t, p, req, len, mtu, out, o);
 		break;
 	case AOE_CMD_CONFIG:
 		if (len < QC_HDR_LEN) {
@@ -117,8 +142,15 @@ void aoe_target_handle(struct aoe_target *t, const uint8_t *req, size_t len,
 		o->len = qc_handle(&t->qc, &qp, req, len, out, &changed, &bad_len);
 		if (o->len == 0)
 			drop(t, o, bad_len ? AOE_DROP_QC_BADLEN : AOE_DROP_QC_NOMATCH);
-		if (changed)
+		/* AoEde resets its features on a config set because it has
+		 * one global state; here only the sender's are reset, so one
+		 * initiator's config set cannot switch another's tag window
+		 * or coalescing off under it */
+		if (changed) {
 			o->changed |= AOE_CHANGED_CONFIG;
+			if (p)
+				peer_reset(p);
+		}
 		break;
 	case AOE_CMD_MASK:
 		if (len < MASK_HDR_LEN) {
@@ -138,6 +170,9 @@ void aoe_target_handle(struct aoe_target *t, const uint8_t *req, size_t len,
 		if (changed)
 			o->changed |= AOE_CHANGED_RESERVE;
 		break;
+	case AOE_CMD_EXT:
+		handle_ext(t, &p, req, len, mtu, out, o);
+		break;
 	default:
 		/* echo the request, as vblade does, with error 1; never more
 		 * than one frame of this interface holds (found by fuzzing:
@@ -153,6 +188,7 @@ void aoe_target_handle(struct aoe_target *t, const uint8_t *req, size_t len,
 done:
 	if (o->v != AOE_V_DROP && (out[AOE_OFF_VERFLAGS] & AOE_FLAG_E))
 		t->st.aoe_errors++;
+	o->tag_random = p && p->ext.tagmode == EXT_TAG_RANDOM;
 }
 
 size_t aoe_target_advert(const struct aoe_target *t, const uint8_t my_mac[6],
@@ -183,6 +219,7 @@ const char *aoe_drop_name(enum aoe_drop d)
 		[AOE_DROP_MASKED] = "masked",
 		[AOE_DROP_QC_NOMATCH] = "config_nomatch",
 		[AOE_DROP_QC_BADLEN] = "config_badlen",
+		[AOE_DROP_EXT_BADTABLE] = "ext_badtable",
 	};
 	return (unsigned)d < AOE_DROP__COUNT ? names[d] : "?";
 }

@@ -14,6 +14,7 @@
 
 #include "ata.h"
 #include "mask.h"
+#include "peers.h"
 #include "qconfig.h"
 #include "reserve.h"
 
@@ -28,6 +29,7 @@ enum aoe_drop {
 	AOE_DROP_MASKED,	/* sender not in the MAC mask list */
 	AOE_DROP_QC_NOMATCH,	/* config test/prefix did not match */
 	AOE_DROP_QC_BADLEN,	/* config string longer than 1024 or the frame */
+	AOE_DROP_EXT_BADTABLE,	/* Extensions request with an invalid table */
 	AOE_DROP__COUNT
 };
 
@@ -35,6 +37,8 @@ enum aoe_verdict {
 	AOE_V_DROP,		/* no reply */
 	AOE_V_REPLY,		/* out holds a complete reply of len bytes */
 	AOE_V_IO,		/* do ata, then send out (len bytes) */
+	AOE_V_DUPWRITE,		/* tag_inc duplicate of a write already on disk:
+				 * send out (len bytes), write nothing */
 };
 
 /* What changed in state an admin wants persisted. */
@@ -49,6 +53,14 @@ struct aoe_outcome {
 	struct ata_req ata;	/* for AOE_V_IO */
 	unsigned changed;
 	uint8_t cmd;		/* the request's AoE command */
+	uint32_t tag;		/* the request's tag bytes read big-endian */
+	uint32_t delay_ms;	/* AOE_V_REPLY of an Extensions probe: send
+				 * after this delay (0 = at once) */
+	unsigned nsub;		/* coalesced READ: sub-reads 0..nsub-1 to
+				 * answer with aoe_target_subread() */
+	unsigned sub_ignored;	/* descriptors cut off by the frame's end */
+	bool tag_random;	/* sender negotiated tag_random: the daemon may
+				 * skip (src, tag) duplicates still queued */
 };
 
 struct aoe_target_stats {
@@ -58,6 +70,14 @@ struct aoe_target_stats {
 	uint64_t reserved_refused;
 	uint64_t bad_version;
 	uint64_t unknown_cmd;
+	uint64_t ext_requests;		/* Extensions requests, valid or not */
+	uint64_t ext_dup_writes;	/* writes acked as tag_inc duplicates */
+	uint64_t ext_sub_reads;		/* coalesced sub-reads decided */
+	uint64_t ext_sub_ignored;	/* descriptors past the frame's end */
+	uint64_t ext_congestion_probes;	/* requests with a congestion id */
+	uint64_t ext_congestion_delays;	/* ... whose id was new: delayed */
+	uint64_t ext_peer_evictions;	/* peer table full: LRU replaced */
+	uint64_t ext_window_resets;	/* tag windows restarted by a far tag */
 };
 
 struct aoe_target {
@@ -69,6 +89,7 @@ struct aoe_target {
 	struct macmask mask;
 	struct reserve res;
 	struct aoe_target_stats st;
+	struct ext_peers peers;	/* Extensions state per initiator */
 };
 
 /* Minimum buffer size for out: the largest reply for a given MTU. */
@@ -82,7 +103,11 @@ unsigned aoe_max_sectors(unsigned mtu);
  * my_mac/mtu describe the receiving interface.  out (at least
  * aoe_reply_capacity(mtu) bytes, not overlapping req) receives the reply.
  * For AOE_V_IO the caller performs o->ata and, on failure, calls
- * ata_io_failed(out, &o->ata) for the new length.
+ * ata_io_failed(out, &o->ata) for the new length; when that failed I/O was a
+ * write it must also call aoe_target_forget_write().  For AOE_V_DUPWRITE
+ * it sends out without writing (o->ata keeps lba/nsect for logging, op is
+ * ATA_OP_NONE).  After the primary reply of a READ (AOE_V_IO or an error
+ * AOE_V_REPLY) it answers sub-reads 0..o->nsub-1 with aoe_target_subread().
  */
 void aoe_target_handle(struct aoe_target *t, const uint8_t *req, size_t len,
 		       const uint8_t my_mac[6], unsigned mtu,
@@ -94,5 +119,33 @@ size_t aoe_target_advert(const struct aoe_target *t, const uint8_t my_mac[6],
 			 unsigned mtu, const uint8_t dst[6], uint8_t *out);
 
 const char *aoe_drop_name(enum aoe_drop d);
+
+/*
+ * Coalesced read: decide sub-read i (< o->nsub of the primary's outcome) of
+ * the primary READ req/len into out (same buffer rules as
+ * aoe_target_handle).  The reply is the primary's header with the
+ * descriptor's tag, LBA and sector count, decided like a primary READ with
+ * the primary's command (a 0x20 primary limits it to 28-bit LBAs; too many
+ * sectors -> AoE error 2; out of range -> IDNF).  o->v: AOE_V_IO (read into
+ * out + 36) or AOE_V_REPLY; AOE_V_DROP if there is no descriptor i.
+ */
+void aoe_target_subread(struct aoe_target *t, const uint8_t *req, size_t len,
+			unsigned i, const uint8_t my_mac[6], unsigned mtu,
+			uint8_t *out, struct aoe_outcome *o);
+
+/* The write with these raw tag bytes from src failed on disk: forget it in
+ * src's tag window, so the retransmission is written instead of acked as a
+ * duplicate (never acknowledge data that is not on disk). */
+void aoe_target_forget_write(struct aoe_target *t, const uint8_t src[6],
+			     const uint8_t tag[4]);
+
+/* Initiators with Extensions state (<= AOE_PEERS_MAX). */
+unsigned aoe_target_peer_count(const struct aoe_target *t);
+
+/* Peer i (< aoe_target_peer_count()): its MAC into mac and its features as
+ * "tag_inc_le,coalesced_read" ("" for none) into buf (n > 0: always
+ * NUL-terminated).  Returns the string's full length, 0 for no peer i. */
+size_t aoe_target_peer_features(const struct aoe_target *t, unsigned i,
+				uint8_t mac[6], char *buf, size_t n);
 
 #endif

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,11 +36,11 @@ static const char help_text[] =
 "    aoex talks to AoE targets (aoexd, vblade, ...) directly over a raw packet\n"
 "    socket on one interface, without the kernel aoe driver.  It needs root\n"
 "    or CAP_NET_RAW.  Every request carries a tag from a counter that starts\n"
-"    at a random value; a retransmission reuses the tag of the frame it\n"
-"    repeats.  A reply is accepted only with EtherType 0x88A2, the R flag,\n"
-"    our tag and command, addressed to our source MAC, and from the target's\n"
-"    shelf and slot (a broadcast half of TARGET matches any value).\n"
-"    Everything else on the wire is ignored.\n"
+"    at a random value (or at -T N, see TAGS); a retransmission reuses the\n"
+"    tag of the frame it repeats.  A reply is accepted only with EtherType\n"
+"    0x88A2, the R flag, our tag and command, addressed to our source MAC,\n"
+"    and from the target's shelf and slot (a broadcast half of TARGET\n"
+"    matches any value).  Everything else on the wire is ignored.\n"
 "\n"
 "    Commands other than discover, config and raw first send a Query Config\n"
 "    read to the target to learn its MAC address (unless -d is given or\n"
@@ -60,6 +61,19 @@ static const char help_text[] =
 "                          target's Query Config sector count, capped at\n"
 "                          (MTU-36)/512 of IFACE)\n"
 "    -v, --verbose         hex dump every frame sent and received to stderr\n"
+"    -x, --ext LIST        negotiate these AoEde extensions (comma-separated\n"
+"                          names, e.g. tag_inc_le,coalesced_read; may be\n"
+"                          repeated, the lists are joined) with one\n"
+"                          Extensions request after the target's MAC is\n"
+"                          learned and before the command runs; exit 1 if\n"
+"                          one is not activated.  See EXTENSIONS.  Not\n"
+"                          with discover, config and raw\n"
+"    -T, --tag N           first tag of the counter (1..4294967295, decimal\n"
+"                          or 0x hex; default random); see TAGS\n"
+"        --tag-order be|le byte order of the tag counter on the wire (default\n"
+"                          be; -x tag_inc_le makes it le, -x tag_inc_be,\n"
+"                          tag_random or reset be).  Given explicitly it\n"
+"                          stays, whatever -x negotiates\n"
 "    -h, --help            show this text\n"
 "\n"
 "    TARGET is SHELF.SLOT in decimal, e.g. 1.2; 65535 and 255 are the\n"
@@ -82,13 +96,34 @@ static const char help_text[] =
 "        bit 12), flush_ext=0|1 (word 83 bit 13), wcache=0|1 (word 85 bit 5),\n"
 "        one per line.  --raw writes the 512 bytes to stdout instead.\n"
 "\n"
-"    read TARGET LBA COUNT [-o FILE] [--lba28]\n"
+"    read TARGET LBA COUNT [-o FILE] [--lba28] [--coalesce N]\n"
 "        Read COUNT sectors from LBA with READ SECTORS EXT (0x24, aflags E)\n"
 "        or, with --lba28, READ SECTORS (0x20; LBA byte 3 carries 0xE0 in\n"
 "        its top nibble).  Keeps --window frames outstanding and writes the\n"
 "        data in order to FILE (created or truncated; - is stdout) or\n"
 "        stdout.  On a target error, aoe_error=N or status=0xNN error=0xNN\n"
 "        lba=N goes to stdout with -o, else to stderr.\n"
+"\n"
+"        --coalesce N (1..256, and at most 1 + (MTU+14-37)/16 of IFACE:\n"
+"        93 at MTU 1500) makes each request frame carry N reads of the\n"
+"        per-frame maximum, consecutive chunks of the request: the first\n"
+"        as the READ itself, the others as AoEde coalesced-read\n"
+"        descriptors (count byte at offset 36, then 16 bytes each from 37:\n"
+"        tag in the tag order, LBA least significant byte first, 5 zero\n"
+"        bytes, sector count; the LBA goes out as given, also with\n"
+"        --lba28).  Each read has its own tag and its own reply frame; the\n"
+"        replies are put together by tag.  A frame still missing any reply\n"
+"        at the timeout is sent again whole, with the same tags.  With\n"
+"        N > 1 coalesced_read is added to the -x negotiation (one is done\n"
+"        even without -x).  When the transfer ends, successfully or not,\n"
+"          frames_sent=F replies=R\n"
+"        goes to stderr, or to stdout with -o: F counts request frames\n"
+"        sent, retransmissions included (without them, ceil(ceil(COUNT /\n"
+"        S) / N) for S sectors per frame), R the replies taken, one per\n"
+"        read (repeats not counted).  Every read counts against the\n"
+"        requests the target queues: keep -w x N within that (for aoexd\n"
+"        see its -b), or replies go missing and whole frames are sent\n"
+"        again, up to a timeout.\n"
 "\n"
 "    write TARGET LBA [-f FILE] [--lba28]\n"
 "        Write FILE (default or -: stdin) at LBA with WRITE SECTORS EXT (0x34,\n"
@@ -143,8 +178,9 @@ static const char help_text[] =
 "\n"
 "    bench TARGET [--mode seqread|seqwrite|randread|randwrite] [--bytes N]\n"
 "                 [--io-size BYTES] [--seconds S] [--region-sectors N]\n"
+"                 [--coalesce N]\n"
 "        Drive load with --window frames outstanding and print\n"
-"          mode=M bytes=N seconds=S MBps=R iops=I retransmits=N errors=N\n"
+"          mode=M bytes=N seconds=S MBps=R iops=I retransmits=N errors=N req_frames=F\n"
 "        Sequential modes move --bytes (default 256M; K/M/G suffixes) in\n"
 "        frames of the per-frame maximum from LBA 0, wrapping within the\n"
 "        region; iops counts frames.  Random modes issue --io-size (default\n"
@@ -152,7 +188,99 @@ static const char help_text[] =
 "        the region for --seconds (default 5, fractions allowed); iops\n"
 "        counts I/Os.  The region is the first --region-sectors sectors\n"
 "        (default: the whole device, from IDENTIFY).  MBps is 10^6 bytes\n"
-"        per second.  WRITE MODES OVERWRITE THE TARGET'S DATA.\n"
+"        per second.  req_frames counts request frames sent (without\n"
+"        retransmissions).  --coalesce N (seqread and randread only) puts\n"
+"        N I/Os in each request frame as read --coalesce does, and\n"
+"        negotiates coalesced_read the same way; in randread each I/O is\n"
+"        one sub-read, so --io-size must be at most the per-frame maximum\n"
+"        (sectors per frame x 512).  iops still counts I/Os (sequential:\n"
+"        frames' worth of data), so req_frames is about I/Os / N.\n"
+"        WRITE MODES OVERWRITE THE TARGET'S DATA.\n"
+"\n"
+"    ext TARGET NAME...\n"
+"    ext TARGET --raw-table HEX [--len N]\n"
+"        Send one Extensions request (AoE command 0x23) carrying the NAMEs\n"
+"        in this order, e.g. ext 1.2 tag_inc_le coalesced_read congestion\n"
+"        42 foo, and print the table of the reply one string per line as\n"
+"        it came back (TAG_INC_LE, COALESCED_READ, CONGESTION, 42, foo;\n"
+"        escaped as config strings are), then\n"
+"          active=tag_inc_le,coalesced_read,congestion\n"
+"        the strings the target upper-cased, lowercased, in table order\n"
+"        (active= is empty when there are none).  --raw-table sends the\n"
+"        bytes of HEX (as raw takes them) as the table, whatever they\n"
+"        are, with N in the length field (default: the number of bytes),\n"
+"        tried only once since a target drops a malformed table.  Exit 0\n"
+"        on a reply; 1 if it has the E flag (aoe_error=N (name) on\n"
+"        stdout) or is malformed: its length field, its length or any\n"
+"        byte other than by letter case differs from the request (the\n"
+"        lines are printed, then a message on stderr); 3 if none came.\n"
+"\n"
+"    probe TARGET [--burst N] [--id ID] [-W MS]\n"
+"        Congestion probe.  Send an Extensions request with congestion ID\n"
+"        (default: a random decimal id, new each run), then at once a\n"
+"        burst of N more (0..1024, default 64) with the same ID and\n"
+"        distinct tags, and collect replies for MS milliseconds (default\n"
+"        1500) from the first send, or until all came.  A target with\n"
+"        the congestion extension delays its reply to the first request\n"
+"        with an id new from this initiator by 0.5 s and answers the\n"
+"        others at once.  Prints\n"
+"          id=ID burst=N replied=R first_reply_ms=T window=W\n"
+"        R counts the burst's replies (not those with the E flag), T is\n"
+"        the delay in ms of the reply to the first request (-1: none),\n"
+"        and W = R, the number of outstanding frames the path held\n"
+"        without drops.  Nothing is retransmitted.  Exit 0 if the first\n"
+"        request got a reply, 1 if that had the E flag (aoe_error=N\n"
+"        (name) follows), 3 if it got none.\n"
+"\n"
+"EXTENSIONS\n"
+"    aoex speaks the AoEde extensions, AoE command 0x23.  A request has\n"
+"    the 16-bit length L of a string table at offset 24, LITTLE-endian,\n"
+"    and the table at 26: NUL-terminated lowercase names, ended by an\n"
+"    empty string (so the last two bytes are NUL).  The target echoes it\n"
+"    with every name it now has active upper-cased; unknown names stay\n"
+"    lowercase; a malformed table gets no reply.  Names: reset (all off),\n"
+"    coalesced_read (see read --coalesce), tag_inc_le, tag_inc_be,\n"
+"    tag_random (the last tag mode wins), and congestion followed by a\n"
+"    decimal id (see probe).  The target keeps this state per initiator\n"
+"    MAC, so it outlives one aoex run that uses the same source MAC.\n"
+"\n"
+"    -x fails with exit 1 and a line on stderr,\n"
+"      aoex: extensions: target did not activate NAME[,NAME...]\n"
+"    when one of the names above is not upper-cased in the reply (except\n"
+"    a name a later one turns off again: anything before reset, a tag\n"
+"    mode before another tag mode),\n"
+"      aoex: extensions: target refused the Extensions command: aoe_error=N (name)\n"
+"    when the reply has the E flag (a target without extensions), or\n"
+"      aoex: extensions: malformed reply (...)\n"
+"    when the reply is no echo of the request; with no reply after the\n"
+"    retries, `aoex: extensions: no reply from eS.S' and exit 3.  Other\n"
+"    names (the id after congestion, names aoex does not know) are sent\n"
+"    as given and not checked.  The command does not run after a failure.\n"
+"\n"
+"    With tag_inc_le (tag_inc_be) active the target reads tags as 32-bit\n"
+"    little-endian (big-endian) numbers and drops a WRITE whose tag it has\n"
+"    seen among the 32768 behind the highest so far, acknowledging it\n"
+"    with success.  After negotiating it aoex sends its tag counter in\n"
+"    that byte order, descriptor tags too; by default it is big-endian,\n"
+"    as aoex always sent it.  A later run that relies on the target's\n"
+"    state without negotiating again must say --tag-order le.\n"
+"\n"
+"TAGS\n"
+"    Without -T one counter, starting at a random value, tags every frame.\n"
+"    With -T N the frames of the command itself take N, N+1, ... in the\n"
+"    order they are first sent: the data frames of read, write and bench\n"
+"    (a coalesced read frame takes one per read, primary first), and the\n"
+"    request of identify, ata, flush, mask, reserve, config, discover, ext\n"
+"    and probe.  The frames aoex sends on its own before the command take\n"
+"    N-1, N-2, ... (0 is skipped) in the order they go out: the Query\n"
+"    Config read that learns the MAC and the sectors per frame, the -x\n"
+"    negotiation, and bench's IDENTIFY.  So\n"
+"      aoex -m MAC -x tag_inc_le -T 100 write 1.2 0 -f A\n"
+"    sends Query Config with tag 99, the negotiation with tag 98 (both\n"
+"    still big-endian unless --tag-order le) and the first WRITE with tag\n"
+"    100 little-endian; the same command with -T 101 -f B then writes with\n"
+"    101, and once more with -T 100 repeats tag 100: a duplicate the\n"
+"    target acknowledges and does not write.\n"
 "\n"
 "ERRORS\n"
 "    When a reply has the AoE E flag, aoex prints aoe_error=N (name), with\n"
@@ -163,7 +291,7 @@ static const char help_text[] =
 "EXIT STATUS\n"
 "    0  success\n"
 "    1  the target answered with an error (E flag, ATA ERR status, MError,\n"
-"       or a malformed reply)\n"
+"       or a malformed reply), or did not activate an extension of -x\n"
 "    2  usage or local error (message on stderr)\n"
 "    3  no reply, or a timeout after all retransmissions\n"
 "\n"
@@ -176,7 +304,14 @@ static const char help_text[] =
 "    head -c 1M /dev/urandom | aoex -i eth1 -w 32 write 1.2 4096\n"
 "    aoex -i eth1 -m 02:00:00:00:00:99 reserve 1.2 set 02:00:00:00:00:99\n"
 "    aoex -i eth1 raw --no-eth 10000001020100000001 0000000000000000\n"
-"    aoex -i eth1 -w 64 bench 1.2 --mode randread --seconds 10\n";
+"    aoex -i eth1 -w 64 bench 1.2 --mode randread --seconds 10\n"
+"    aoex -i eth1 ext 1.2 tag_inc_le coalesced_read\n"
+"    aoex -i eth1 -x tag_inc_le -T 100 write 1.2 0 -f block.bin\n"
+"    aoex -i eth1 read 1.2 0 2048 --coalesce 32 -o /tmp/first-mib\n"
+"    aoex -i eth1 -w 8 bench 1.2 --mode randread --io-size 1024 --coalesce 16\n"
+"    aoex -i eth1 probe 1.2 --burst 256\n";
+
+#define MAX_EXT_NAMES 64
 
 struct opts {
 	const char *iface;
@@ -187,6 +322,11 @@ struct opts {
 	unsigned window;
 	unsigned sectors;	/* 0: from the target */
 	bool verbose;
+	/* AoEde extensions */
+	const char *ext[MAX_EXT_NAMES];	/* -x names, in order */
+	unsigned next;
+	uint32_t first_tag;	/* -T; 0: random */
+	int tag_order;		/* --tag-order; -1: not given */
 };
 
 struct session {
@@ -434,10 +574,59 @@ static int slurp_path(const char *path, uint8_t **buf, size_t *len)
 
 /* ------------------------------------------------------ target contact */
 
+/* Add name to the -x list unless it is there already. */
+static int want_ext(struct session *s, const char *name)
+{
+	for (unsigned i = 0; i < s->o.next; i++)
+		if (strcmp(s->o.ext[i], name) == 0)
+			return AOEX_OK;
+	if (s->o.next == MAX_EXT_NAMES)
+		return usage_error("too many extension names (at most %d)", MAX_EXT_NAMES);
+	s->o.ext[s->o.next++] = name;
+	return AOEX_OK;
+}
+
+/* The -x negotiation: one Extensions exchange with every name of the list.
+ * Reports failures on stderr. */
+static int negotiate_ext(struct session *s)
+{
+	struct aoex_ext_reply r;
+	int rc;
+
+	if (!s->o.next)
+		return AOEX_OK;
+	rc = aoex_ext_negotiate(&s->c, s->o.ext, s->o.next, &r);
+	if (rc < 0) {
+		rc = local_error("extensions: %s", strerror(-rc));
+	} else if (rc == AOEX_NO_REPLY) {
+		fprintf(stderr, "aoex: extensions: no reply from e%u.%u\n", s->c.shelf, s->c.slot);
+	} else if (rc != AOEX_OK) {
+		fputs("aoex: extensions: ", stderr);
+		if (r.flags & AOE_FLAG_E) {
+			fprintf(stderr, "target refused the Extensions command: aoe_error=%u (%s)\n",
+				r.error, aoex_error_name(r.error));
+		} else if (r.malformed || r.nstr != s->o.next) {
+			size_t sent = 1;
+
+			for (unsigned i = 0; i < s->o.next; i++)
+				sent += strlen(s->o.ext[i]) + 1;
+			fprintf(stderr, "malformed reply (table length %u, sent %zu)\n", r.len, sent);
+		} else {
+			fputs("target did not activate ", stderr);
+			for (unsigned i = 0; i < r.missing; i++)
+				fprintf(stderr, "%s%s", i ? "," : "", r.missing_name[i]);
+			fputc('\n', stderr);
+		}
+	}
+	aoex_ext_reply_free(&r);
+	return rc;
+}
+
 /*
  * Learn what the command needs before it talks ATA: the target's MAC
  * (unless -d or a broadcast TARGET) and, if want_spf, the sectors per
- * frame (unless -s).  One Query Config read covers both.
+ * frame (unless -s).  One Query Config read covers both.  Then the -x
+ * negotiation, if any.
  */
 static int contact(struct session *s, bool want_spf, unsigned *spf)
 {
@@ -449,7 +638,7 @@ static int contact(struct session *s, bool want_spf, unsigned *spf)
 	if (spf)
 		*spf = s->o.sectors;
 	if (!learn_mac && !need_spf)
-		return AOEX_OK;
+		return negotiate_ext(s);
 	rc = aoex_query(&s->c, learn_mac, &qc);
 	if (rc != AOEX_OK)
 		return lib_result(s, rc, "query config");
@@ -460,7 +649,7 @@ static int contact(struct session *s, bool want_spf, unsigned *spf)
 		if (*spf == 0)
 			*spf = 1;
 	}
-	return AOEX_OK;
+	return negotiate_ext(s);
 }
 
 /* One ATA command outside the windowed engine. */
@@ -470,6 +659,7 @@ struct ata_req {
 	bool lba48;
 	const uint8_t *data;
 	size_t datalen;
+	bool ctl;		/* a frame of our own (aoex_ctl_tag), not the command's */
 };
 
 /* Send q with retries; the reply lands in rep.  Failures to get one are
@@ -486,7 +676,7 @@ static int ata_once(struct session *s, const struct ata_req *q, uint8_t *rep, si
 	req = calloc(1, len < AOE_MIN_FRAME ? AOE_MIN_FRAME : len);
 	if (!req)
 		return local_error("out of memory");
-	aoex_put_header(&s->c, req, AOE_CMD_ATA, aoex_new_tag(&s->c));
+	aoex_put_header(&s->c, req, AOE_CMD_ATA, q->ctl ? aoex_ctl_tag(&s->c) : aoex_new_tag(&s->c));
 	aoex_put_ata(req, q->aflags, q->cmd, q->feature, q->count, q->lba, q->lba48);
 	if (q->datalen)
 		memcpy(req + ATA_OFF_DATA, q->data, q->datalen);
@@ -499,10 +689,11 @@ static int ata_once(struct session *s, const struct ata_req *q, uint8_t *rep, si
 	return AOEX_OK;
 }
 
-/* IDENTIFY DEVICE into ident[512]; reports failures itself. */
-static int identify_device(struct session *s, uint8_t ident[512], FILE *errout)
+/* IDENTIFY DEVICE into ident[512]; reports failures itself.  ctl: a
+ * preliminary of another command (its tag from aoex_ctl_tag). */
+static int identify_device(struct session *s, uint8_t ident[512], FILE *errout, bool ctl)
 {
-	struct ata_req q = { .cmd = ATA_IDENTIFY, .count = 1, .lba48 = true };
+	struct ata_req q = { .cmd = ATA_IDENTIFY, .count = 1, .lba48 = true, .ctl = ctl };
 	size_t cap = aoex_frame_cap(&s->c), len;
 	uint8_t *rep = malloc(cap);
 	struct aoex_ata_reply r;
@@ -621,6 +812,28 @@ static size_t chunk_sectors(unsigned spf)
 	return (CHUNK_BYTES / frame) * spf;
 }
 
+/* The same, a whole number of coalesced frames of per I/Os each, so no
+ * chunk boundary cuts a frame short. */
+static size_t chunk_sectors_coalesced(unsigned spf, unsigned per)
+{
+	size_t group = (size_t)spf * (per ? per : 1);
+	size_t n = (CHUNK_BYTES / (group * ATA_SECTOR)) * group;
+
+	return n ? n : group;
+}
+
+/* Check --coalesce N against the interface and ask for coalesced_read in
+ * the -x negotiation (N > 1). */
+static int setup_coalesce(struct session *s, const char *cmd, unsigned n)
+{
+	unsigned max = aoex_coalesce_max(&s->c);
+
+	if (n > max)
+		return usage_error("%s: --coalesce %u does not fit a frame of %s (at most %u)", cmd,
+				   n, s->c.rs.ifname, max);
+	return n > 1 ? want_ext(s, "coalesced_read") : AOEX_OK;
+}
+
 static int check_lba_range(uint64_t lba, uint64_t count, bool lba28)
 {
 	uint64_t limit = lba28 ? ATA_LBA28_MAX + 1 : 1ULL << 48;
@@ -685,7 +898,7 @@ static int collect_configs(struct session *s, uint32_t tag, int ms,
 		if (s->c.verbose)
 			aoex_dump("recv", rep, (size_t)len);
 		if (!aoex_reply_for_us(&s->c, rep, (size_t)len) || rep[AOE_OFF_CMD] != AOE_CMD_CONFIG ||
-		    get_be32(rep + AOE_OFF_TAG) != tag ||
+		    aoex_get_tag(&s->c, rep + AOE_OFF_TAG) != tag ||
 		    aoex_parse_config(rep, (size_t)len, &qc) < 0 || (qc.flags & AOE_FLAG_E) ||
 		    qc_seen(list, n, &qc))
 			continue;
@@ -764,7 +977,7 @@ static int cmd_identify(struct session *s, int argc, char **argv)
 		return usage_error("usage: identify TARGET [--raw]");
 	if ((rc = parse_target(argv[optind], s)) || (rc = contact(s, false, NULL)))
 		return rc;
-	rc = identify_device(s, id, raw ? stderr : stdout);
+	rc = identify_device(s, id, raw ? stderr : stdout, false);
 	if (rc != AOEX_OK)
 		return rc;
 	if (raw)
@@ -787,6 +1000,7 @@ struct xfer_args {
 	const char *path;	/* NULL: stdin/stdout */
 	bool lba28;
 	uint64_t lba, count;
+	unsigned coalesce;	/* read --coalesce; 0: not given */
 };
 
 static int parse_xfer_args(struct session *s, int argc, char **argv, const char *cmd,
@@ -801,7 +1015,13 @@ static int parse_xfer_args(struct session *s, int argc, char **argv, const char 
 			a->path = optarg;
 		else if (ch == '2')
 			a->lba28 = true;
-		else
+		else if (ch == 'C') {
+			uint64_t v;
+
+			if (parse_uint(optarg, 1, 256, &v) < 0)
+				return usage_error("%s: bad --coalesce '%s' (1..256)", cmd, optarg);
+			a->coalesce = (unsigned)v;
+		} else
 			return bad_option(cmd, ch, argv);
 	}
 	if (argc - optind != nargs)
@@ -821,6 +1041,7 @@ static int cmd_read(struct session *s, int argc, char **argv)
 	static const struct option lo[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "lba28", no_argument, NULL, '2' },
+		{ "coalesce", required_argument, NULL, 'C' },
 		{ 0 }
 	};
 	struct xfer_args a = { 0 };
@@ -829,12 +1050,15 @@ static int cmd_read(struct session *s, int argc, char **argv)
 	struct aoex_xfer *x = NULL;
 	uint8_t *buf = NULL;
 	unsigned spf;
+	size_t chunk;
 	int rc, fd = STDOUT_FILENO;
 	FILE *errout;
 
 	if ((rc = parse_xfer_args(s, argc, argv, "read", lo, ":o:", 3,
-				  "usage: read TARGET LBA COUNT [-o FILE] [--lba28]", &a)) ||
-	    (rc = check_lba_range(a.lba, a.count, a.lba28)))
+				  "usage: read TARGET LBA COUNT [-o FILE] [--lba28] [--coalesce N]",
+				  &a)) ||
+	    (rc = check_lba_range(a.lba, a.count, a.lba28)) ||
+	    (a.coalesce && (rc = setup_coalesce(s, "read", a.coalesce))))
 		return rc;
 	const char *path = a.path;
 	const uint64_t lba = a.lba, count = a.count;
@@ -847,16 +1071,18 @@ static int cmd_read(struct session *s, int argc, char **argv)
 	errout = path ? stdout : stderr;
 	if ((rc = contact(s, true, &spf)))
 		goto out;
-	x = aoex_xfer_new(&s->c, s->o.window, spf);
-	buf = malloc(chunk_sectors(spf) * ATA_SECTOR);
+	chunk = a.coalesce ? chunk_sectors_coalesced(spf, a.coalesce) : chunk_sectors(spf);
+	x = aoex_xfer_new_coalesced(&s->c, s->o.window, spf, a.coalesce ? a.coalesce : 1);
+	buf = malloc(chunk * ATA_SECTOR);
 	if (!x || !buf) {
 		rc = local_error("out of memory");
 		goto out;
 	}
 	while (done < count) {
-		uint64_t n = count - done < chunk_sectors(spf) ? count - done : chunk_sectors(spf);
+		uint64_t n = count - done < chunk ? count - done : chunk;
 		struct span sp = { .lba = lba + done, .left = n, .spf = spf, .data = buf };
-		struct aoex_job job = { .lba48 = !lba28, .next = span_next, .ctx = &sp };
+		struct aoex_job job = { .lba48 = !lba28, .next = span_next, .ctx = &sp,
+					.coalesce = a.coalesce };
 
 		rc = report_xfer(s, aoex_xfer_run(x, &job, &res), &res, "read", errout);
 		if (rc != AOEX_OK)
@@ -866,6 +1092,13 @@ static int cmd_read(struct session *s, int argc, char **argv)
 			break;
 		}
 		done += n;
+	}
+	/* every transmission, retransmissions included; one reply per I/O */
+	if (a.coalesce) {
+		fprintf(errout, "frames_sent=%llu replies=%llu\n",
+			(unsigned long long)(res.req_frames + res.retransmits),
+			(unsigned long long)res.replies);
+		fflush(errout);
 	}
 out:
 	aoex_xfer_free(x);
@@ -1395,6 +1628,269 @@ out:
 	return rc;
 }
 
+/* ----------------------------------------------------------- extensions */
+
+/* The reply table, one string per line as it came back, then the names
+ * the target upper-cased, lowercased. */
+static void print_ext_reply(const struct aoex_ext_reply *r)
+{
+	bool first = true;
+
+	for (unsigned i = 0; i < r->nstr; i++) {
+		print_escaped(stdout, (const uint8_t *)r->strs[i].s, r->strs[i].len);
+		putchar('\n');
+	}
+	fputs("active=", stdout);
+	for (unsigned i = 0; i < r->nstr; i++) {
+		if (!r->strs[i].active)
+			continue;
+		if (!first)
+			putchar(',');
+		first = false;
+		for (size_t j = 0; j < r->strs[i].len; j++)
+			putchar(tolower((unsigned char)r->strs[i].s[j]));
+	}
+	putchar('\n');
+	fflush(stdout);
+}
+
+static int cmd_ext(struct session *s, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "raw-table", required_argument, NULL, 'X' },
+		{ "len", required_argument, NULL, 'L' },
+		{ 0 }
+	};
+	static const char usage[] = "usage: ext TARGET NAME... | ext TARGET --raw-table HEX [--len N]";
+	size_t cap = aoex_frame_cap(&s->c), tlen = 0;
+	const char *raw = NULL;
+	uint64_t lenfield = 0;
+	bool have_len = false;
+	struct aoex_ext_reply r = { 0 };
+	uint8_t *table = NULL;
+	unsigned tries;
+	int ch, rc;
+
+	getopt_reset();
+	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
+		if (ch == 'X') {
+			raw = optarg;
+		} else if (ch == 'L') {
+			if (parse_num(optarg, 0xFFFF, &lenfield, "--len"))
+				return AOEX_LOCAL_ERROR;
+			have_len = true;
+		} else {
+			return bad_option("ext", ch, argv);
+		}
+	}
+	if (argc - optind < 1 || (raw && argc - optind != 1) || (!raw && argc - optind < 2))
+		return usage_error("%s", usage);
+	if (have_len && !raw)
+		return usage_error("ext: --len needs --raw-table");
+	if ((rc = parse_target(argv[optind], s)))
+		return rc;
+	table = malloc(cap);
+	if (!table)
+		return local_error("out of memory");
+	if (raw) {
+		if (parse_hex(raw, table, cap - EXT_OFF_TABLE, &tlen) < 0) {
+			rc = usage_error("ext: bad --raw-table '%s' (hex, at most %zu bytes)", raw,
+					 cap - EXT_OFF_TABLE);
+			goto out;
+		}
+		if (!have_len)
+			lenfield = tlen;
+		tries = 1;	/* a bad table gets no reply by design */
+	} else {
+		const char *const *names = (const char *const *)argv + optind + 1;
+		unsigned n = (unsigned)(argc - optind - 1);
+
+		for (unsigned i = 0; i < n; i++)
+			if (!*names[i]) {
+				rc = usage_error("ext: empty NAME (it would end the table)");
+				goto out;
+			}
+		tlen = aoex_ext_table(names, n, table, cap - EXT_OFF_TABLE);
+		if (!tlen) {
+			rc = usage_error("ext: the names do not fit one frame of %s", s->c.rs.ifname);
+			goto out;
+		}
+		lenfield = tlen;
+		tries = s->c.retries + 1;
+	}
+	if ((rc = contact(s, false, NULL)))
+		goto out;
+	rc = aoex_ext_request(&s->c, aoex_new_tag(&s->c), table, tlen, (uint16_t)lenfield, tries, &r);
+	if (rc != AOEX_OK) {
+		rc = lib_result(s, rc, "ext");
+	} else if (r.flags & AOE_FLAG_E) {
+		print_aoe_error(stdout, r.error);
+		rc = AOEX_TARGET_ERROR;
+	} else {
+		print_ext_reply(&r);
+		if (r.malformed) {
+			fprintf(stderr, "aoex: ext: malformed reply (table length %u, sent %llu)\n",
+				r.len, (unsigned long long)lenfield);
+			rc = AOEX_TARGET_ERROR;
+		}
+	}
+out:
+	aoex_ext_reply_free(&r);
+	free(table);
+	return rc;
+}
+
+static uint32_t random_u32(void)
+{
+	uint32_t v;
+
+	if (getrandom(&v, sizeof v, GRND_NONBLOCK) == (ssize_t)sizeof v)
+		return v;
+	return (uint32_t)(now_ns() ^ ((uint64_t)getpid() << 16));
+}
+
+/* Index of tag in tags[0..n): they come from the counter, so usually at
+ * tag - tags[0]. */
+static long find_tag(const uint32_t *tags, size_t n, uint32_t tag)
+{
+	uint32_t d = tag - tags[0];
+
+	if (d < n && tags[d] == tag)
+		return (long)d;
+	if (d > 0 && d - 1 < n && tags[d - 1] == tag)	/* the counter skipped 0 */
+		return (long)(d - 1);
+	for (size_t i = 0; i < n; i++)
+		if (tags[i] == tag)
+			return (long)i;
+	return -1;
+}
+
+static int cmd_probe(struct session *s, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "burst", required_argument, NULL, 'B' },
+		{ "id", required_argument, NULL, 'I' },
+		{ "wait", required_argument, NULL, 'W' },
+		{ 0 }
+	};
+	size_t cap = aoex_frame_cap(&s->c), tlen, flen;
+	uint64_t burst = 64, wait_ms = 1500, t0 = 0, deadline;
+	char idbuf[16];
+	const char *id = NULL, *names[2];
+	uint8_t *table = NULL, *f = NULL, *rep = NULL;
+	uint32_t *tags = NULL;
+	bool *got = NULL;
+	unsigned replied = 0, taken = 0, first_err = 0;
+	long long first_ms = -1;
+	int ch, rc;
+
+	getopt_reset();
+	while ((ch = getopt_long(argc, argv, ":W:", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'B':
+			if (parse_num(optarg, 1024, &burst, "--burst"))
+				return AOEX_LOCAL_ERROR;
+			break;
+		case 'I':
+			if (!*optarg)
+				return usage_error("probe: empty --id");
+			id = optarg;
+			break;
+		case 'W':
+			if (parse_num(optarg, 3600000, &wait_ms, "wait time"))
+				return AOEX_LOCAL_ERROR;
+			break;
+		default:
+			return bad_option("probe", ch, argv);
+		}
+	}
+	if (argc - optind != 1)
+		return usage_error("usage: probe TARGET [--burst N] [--id ID] [-W MS]");
+	if ((rc = parse_target(argv[optind], s)))
+		return rc;
+	if (!id) {
+		snprintf(idbuf, sizeof idbuf, "%u", random_u32());
+		id = idbuf;
+	}
+	names[0] = "congestion";
+	names[1] = id;
+	table = malloc(cap);
+	f = malloc(cap);
+	rep = malloc(cap);
+	tags = calloc(burst + 1, sizeof *tags);
+	got = calloc(burst + 1, sizeof *got);
+	if (!table || !f || !rep || !tags || !got) {
+		rc = local_error("out of memory");
+		goto out;
+	}
+	tlen = aoex_ext_table(names, 2, table, cap - EXT_OFF_TABLE);
+	if (!tlen) {
+		rc = usage_error("probe: --id does not fit a frame");
+		goto out;
+	}
+	if ((rc = contact(s, false, NULL)))
+		goto out;
+	/* the first probe, then at once the burst: same id, distinct tags */
+	for (uint64_t i = 0; i <= burst; i++) {
+		tags[i] = aoex_new_tag(&s->c);
+		flen = aoex_ext_frame(&s->c, f, tags[i], table, tlen, (uint16_t)tlen);
+		rc = aoex_send(&s->c, f, flen);
+		if (rc < 0) {
+			rc = local_error("send: %s", strerror(-rc));
+			goto out;
+		}
+		if (i == 0)
+			t0 = now_ns();
+	}
+	deadline = t0 + wait_ms * 1000000;
+	while (taken <= burst) {
+		uint64_t now = now_ns();
+		ssize_t n;
+		long i;
+
+		if (now >= deadline)
+			break;
+		n = rawsock_recv(&s->c.rs, rep, cap, (int)((deadline - now + 999999) / 1000000));
+		if (n < 0) {
+			rc = local_error("receive: %s", strerror((int)-n));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (s->c.verbose)
+			aoex_dump("recv", rep, (size_t)n);
+		if (!aoex_reply_for_us(&s->c, rep, (size_t)n) || rep[AOE_OFF_CMD] != AOE_CMD_EXT)
+			continue;
+		i = find_tag(tags, burst + 1, aoex_get_tag(&s->c, rep + AOE_OFF_TAG));
+		if (i < 0 || got[i])
+			continue;
+		got[i] = true;
+		taken++;
+		if (i == 0) {
+			first_ms = (long long)((now_ns() - t0 + 500000) / 1000000);
+			if (rep[AOE_OFF_VERFLAGS] & AOE_FLAG_E)
+				first_err = rep[AOE_OFF_ERROR] ? rep[AOE_OFF_ERROR] : 256;
+		} else if (!(rep[AOE_OFF_VERFLAGS] & AOE_FLAG_E)) {
+			replied++;
+		}
+	}
+	printf("id=%s burst=%llu replied=%u first_reply_ms=%lld window=%u\n", id,
+	       (unsigned long long)burst, replied, first_ms, replied);
+	if (first_ms < 0) {
+		rc = no_reply(s);
+	} else if (first_err) {
+		print_aoe_error(stdout, first_err & 0xFF);
+		rc = AOEX_TARGET_ERROR;
+	}
+out:
+	free(table);
+	free(f);
+	free(rep);
+	free(tags);
+	free(got);
+	return rc;
+}
+
 /* ---------------------------------------------------------------- bench */
 
 enum bench_mode { SEQREAD, SEQWRITE, RANDREAD, RANDWRITE };
@@ -1407,6 +1903,7 @@ struct bench {
 	double seconds;		/* random */
 	uint64_t region;	/* sectors */
 	unsigned spf;
+	unsigned coalesce;	/* I/Os per read frame; 0: not given */
 	/* generator state */
 	uint64_t pos, left, deadline, rng;
 	uint64_t io_lba;
@@ -1474,8 +1971,10 @@ static int bench_options(struct bench *b, int argc, char **argv)
 		{ "io-size", required_argument, NULL, 'I' },
 		{ "seconds", required_argument, NULL, 'S' },
 		{ "region-sectors", required_argument, NULL, 'R' },
+		{ "coalesce", required_argument, NULL, 'C' },
 		{ 0 }
 	};
+	uint64_t v;
 	int ch;
 	char *end;
 
@@ -1507,6 +2006,11 @@ static int bench_options(struct bench *b, int argc, char **argv)
 			if (parse_uint(optarg, 1, 1ULL << 48, &b->region) < 0)
 				return usage_error("bench: bad --region-sectors '%s'", optarg);
 			break;
+		case 'C':
+			if (parse_uint(optarg, 1, 256, &v) < 0)
+				return usage_error("bench: bad --coalesce '%s' (1..256)", optarg);
+			b->coalesce = (unsigned)v;
+			break;
 		default:
 			return bad_option("bench", ch, argv);
 		}
@@ -1529,9 +2033,13 @@ static int cmd_bench(struct session *s, int argc, char **argv)
 		return rc;
 	if (argc - optind != 1)
 		return usage_error("usage: bench TARGET [--mode M] [--bytes N] [--io-size BYTES] "
-				   "[--seconds S] [--region-sectors N]");
-	if ((rc = parse_target(argv[optind], s)) || (rc = contact(s, true, &b.spf)) ||
-	    (rc = identify_device(s, id, stdout)))
+				   "[--seconds S] [--region-sectors N] [--coalesce N]");
+	if (b.coalesce && b.mode != SEQREAD && b.mode != RANDREAD)
+		return usage_error("bench: --coalesce needs --mode seqread or randread");
+	if ((rc = parse_target(argv[optind], s)) ||
+	    (b.coalesce && (rc = setup_coalesce(s, "bench", b.coalesce))) ||
+	    (rc = contact(s, true, &b.spf)) ||
+	    (rc = identify_device(s, id, stdout, true)))
 		return rc;
 	capacity = ident_sectors(id);
 	if (!b.region || b.region > capacity)
@@ -1540,17 +2048,23 @@ static int cmd_bench(struct session *s, int argc, char **argv)
 	if (!b.region || (!seq && b.region < b.io_size / ATA_SECTOR))
 		return local_error("bench: region of %llu sectors is too small",
 				   (unsigned long long)b.region);
-	x = aoex_xfer_new(&s->c, s->o.window, b.spf);
+	/* one sub-read per I/O: an I/O must fit one reply frame */
+	if (b.coalesce > 1 && !seq && b.io_size > (uint64_t)b.spf * ATA_SECTOR)
+		return usage_error("bench: with --coalesce, --io-size must be at most %u "
+				   "(%u sectors per frame)", b.spf * ATA_SECTOR, b.spf);
+	x = aoex_xfer_new_coalesced(&s->c, s->o.window, b.spf, b.coalesce ? b.coalesce : 1);
 	if (!x)
 		return local_error("out of memory");
 	b.left = b.bytes / ATA_SECTOR;
-	b.rng = ((uint64_t)aoex_new_tag(&s->c) << 32) | 0x9E3779B9u;
+	/* a control tag, so the data frames still start at -T N */
+	b.rng = ((uint64_t)aoex_ctl_tag(&s->c) << 32) | 0x9E3779B9u;
 	struct aoex_job job = {
 		.write = b.mode == SEQWRITE || b.mode == RANDWRITE,
 		.lba48 = true,
 		.keep_going = true,
 		.next = seq ? bench_seq_next : bench_rand_next,
 		.ctx = &b,
+		.coalesce = b.coalesce,
 	};
 	t0 = now_ns();
 	b.deadline = t0 + (uint64_t)(b.seconds * 1e9);
@@ -1561,10 +2075,12 @@ static int cmd_bench(struct session *s, int argc, char **argv)
 		return report_xfer(s, rc, &res, "bench", stdout);
 	secs = (double)(t1 - t0) / 1e9;
 	units = seq ? (double)res.frames : (double)res.bytes / (double)b.io_size;
-	printf("mode=%s bytes=%llu seconds=%.3f MBps=%.1f iops=%.0f retransmits=%llu errors=%llu\n",
+	printf("mode=%s bytes=%llu seconds=%.3f MBps=%.1f iops=%.0f retransmits=%llu errors=%llu"
+	       " req_frames=%llu\n",
 	       bench_modes[b.mode], (unsigned long long)res.bytes, secs,
 	       (double)res.bytes / 1e6 / secs, units / secs,
-	       (unsigned long long)res.retransmits, (unsigned long long)res.errors);
+	       (unsigned long long)res.retransmits, (unsigned long long)res.errors,
+	       (unsigned long long)res.req_frames);
 	return res.errors ? report_xfer(s, AOEX_TARGET_ERROR, &res, "bench", stdout) : AOEX_OK;
 }
 
@@ -1587,6 +2103,8 @@ static const struct command commands[] = {
 	{ "reserve", cmd_reserve },
 	{ "raw", cmd_raw },
 	{ "bench", cmd_bench },
+	{ "ext", cmd_ext },
+	{ "probe", cmd_probe },
 };
 
 static int parse_global(struct opts *o, int argc, char **argv)
@@ -1601,6 +2119,9 @@ static int parse_global(struct opts *o, int argc, char **argv)
 		{ "sectors", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "ext", required_argument, NULL, 'x' },
+		{ "tag", required_argument, NULL, 'T' },
+		{ "tag-order", required_argument, NULL, 'O' },
 		{ 0 }
 	};
 	uint64_t v;
@@ -1608,7 +2129,7 @@ static int parse_global(struct opts *o, int argc, char **argv)
 
 	opterr = 0;
 	/* "+": the first non-option is the command; its options are its own */
-	while ((ch = getopt_long(argc, argv, "+:i:t:r:m:d:w:s:vh", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:i:t:r:m:d:w:s:vhx:T:", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'i': o->iface = optarg; break;
 		case 't':
@@ -1642,6 +2163,35 @@ static int parse_global(struct opts *o, int argc, char **argv)
 			o->sectors = (unsigned)v;
 			break;
 		case 'v': o->verbose = true; break;
+		case 'x':
+			/* split in place: the names point into argv */
+			for (char *name = optarg, *comma;; name = comma + 1) {
+				comma = strchr(name, ',');
+				if (comma)
+					*comma = '\0';
+				if (!*name)
+					return usage_error("bad --ext list: empty name");
+				if (o->next == MAX_EXT_NAMES)
+					return usage_error("too many extension names (at most %d)",
+							   MAX_EXT_NAMES);
+				o->ext[o->next++] = name;
+				if (!comma)
+					break;
+			}
+			break;
+		case 'T':
+			if (parse_uint(optarg, 1, UINT32_MAX, &v) < 0)
+				return usage_error("bad tag '%s' (1..4294967295)", optarg);
+			o->first_tag = (uint32_t)v;
+			break;
+		case 'O':
+			if (strcmp(optarg, "be") == 0)
+				o->tag_order = AOEX_TAG_BE;
+			else if (strcmp(optarg, "le") == 0)
+				o->tag_order = AOEX_TAG_LE;
+			else
+				return usage_error("bad --tag-order '%s' (be or le)", optarg);
+			break;
 		case 'h':
 			fputs(help_text, stdout);
 			exit(AOEX_OK);
@@ -1665,7 +2215,7 @@ static bool wants_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct session s = { .o = { .timeout_ms = 1000, .retries = 3, .window = 16 } };
+	struct session s = { .o = { .timeout_ms = 1000, .retries = 3, .window = 16, .tag_order = -1 } };
 	const struct command *cmd = NULL;
 	char err[256];
 	int rc;
@@ -1679,6 +2229,8 @@ int main(int argc, char **argv)
 			cmd = &commands[i];
 	if (!cmd)
 		return usage_error("unknown command '%s'", argv[optind]);
+	if (s.o.next && (cmd->run == cmd_discover || cmd->run == cmd_config || cmd->run == cmd_raw))
+		return usage_error("-x/--ext does not apply to %s", cmd->name);
 	/* `aoex read --help` should not need an interface or root; config,
 	 * mask and reserve take free-form words and have no options */
 	if (cmd->run != cmd_config && cmd->run != cmd_mask && cmd->run != cmd_reserve &&
@@ -1695,6 +2247,10 @@ int main(int argc, char **argv)
 	s.c.timeout_ms = s.o.timeout_ms;
 	s.c.retries = s.o.retries;
 	s.c.verbose = s.o.verbose;
+	if (s.o.first_tag)
+		aoex_set_first_tag(&s.c, s.o.first_tag);
+	if (s.o.tag_order >= 0)
+		aoex_set_tag_order(&s.c, (enum aoex_tag_order)s.o.tag_order, true);
 	if (s.o.have_dst)
 		memcpy(s.c.dst, s.o.dst, 6);
 	setvbuf(stdout, NULL, _IOLBF, 0);

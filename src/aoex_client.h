@@ -10,6 +10,11 @@
  * expected tag and command, are addressed to our source MAC, and come from
  * the target's shelf/slot (each half only checked when it is not the
  * broadcast value).  Everything else on the wire is ignored.
+ *
+ * The AoEde extensions (command 0x23, see README.extensions) are spoken
+ * too: negotiation (aoex_ext_*), tags encoded big- or little-endian for the
+ * target's tag_inc_be/tag_inc_le duplicate-write window, and coalesced
+ * reads in the windowed engine (aoex_job.coalesce).
  */
 #ifndef AOEX_CLIENT_H
 #define AOEX_CLIENT_H
@@ -32,6 +37,14 @@ enum aoex_status {
 
 #define AOEX_MAX_WINDOW		1024
 
+/* How a tag's 32-bit counter value goes into the 4 tag bytes (of the AoE
+ * header and of coalesced-read descriptors).  Big-endian is what aoex has
+ * always sent; a target with tag_inc_le active reads them little-endian. */
+enum aoex_tag_order {
+	AOEX_TAG_BE = 0,
+	AOEX_TAG_LE = 1,
+};
+
 struct aoex_client {
 	struct rawsock rs;
 	uint8_t src[6];		/* source MAC we send with (ours or -m) */
@@ -42,6 +55,11 @@ struct aoex_client {
 	unsigned retries;	/* retransmits after the first try */
 	bool verbose;		/* hex dump every frame to stderr */
 	uint32_t next_tag;
+	/* --- AoEde extensions */
+	enum aoex_tag_order tag_order;	/* default AOEX_TAG_BE */
+	bool tag_order_fixed;	/* chosen by the user: negotiation keeps it */
+	bool split_tags;	/* aoex_set_first_tag() was called */
+	uint32_t next_ctl_tag;	/* control tags count down from first - 1 */
 };
 
 /* A parsed Query Config reply. */
@@ -80,6 +98,25 @@ unsigned aoex_mtu_sectors(const struct aoex_client *c);
 /* Next tag of the counter; never 0 (unsolicited announcements use it). */
 uint32_t aoex_new_tag(struct aoex_client *c);
 
+/* Start the counter at first (nonzero) instead of a random value, and from
+ * then on hand out the tags of control frames (aoex_ctl_tag) from a second
+ * counter that counts DOWN from first - 1 (skipping 0).  So the frames a
+ * command sends on its own behalf (Query Config to learn the MAC, the
+ * Extensions negotiation, ...) never take one of the tags first,
+ * first + 1, ... that its data frames use, and they stay just behind them
+ * (inside a tag_inc window that ends at first). */
+void aoex_set_first_tag(struct aoex_client *c, uint32_t first);
+/* Tag for a control frame: aoex_new_tag() unless aoex_set_first_tag() was
+ * called (see there).  Never 0. */
+uint32_t aoex_ctl_tag(struct aoex_client *c);
+
+/* Byte order of tags on the wire.  fixed: later negotiations of
+ * tag_inc_le/tag_inc_be no longer change it. */
+void aoex_set_tag_order(struct aoex_client *c, enum aoex_tag_order order, bool fixed);
+/* Write/read a tag value at p (4 bytes) in the client's tag order. */
+void aoex_put_tag(const struct aoex_client *c, uint8_t *p, uint32_t tag);
+uint32_t aoex_get_tag(const struct aoex_client *c, const uint8_t *p);
+
 /* Ethernet + AoE header for cmd to the client's target.  Returns 24. */
 size_t aoex_put_header(const struct aoex_client *c, uint8_t *f, uint8_t cmd, uint32_t tag);
 /* ATA header after aoex_put_header.  lba48 false writes LBA28 with 0xE0 in
@@ -107,6 +144,75 @@ bool aoex_ata_failed(const struct aoex_ata_reply *r);
  * unless learn_mac is false.  Returns AOEX_OK, AOEX_NO_REPLY or -errno. */
 int aoex_query(struct aoex_client *c, bool learn_mac, struct aoex_config *qc);
 
+/*
+ * AoEde Extensions (AoE command 0x23).  Request: AoE header, the 16-bit
+ * LITTLE-endian length L of a string table at 24, the table at 26:
+ * NUL-terminated names ended by an empty string.  Reply: the request
+ * echoed with every name the target now has active upper-cased.
+ */
+#define AOEX_EXT_MAX_NAMES	256
+
+/* One string of a reply's table. */
+struct aoex_ext_str {
+	const char *s;		/* into aoex_ext_reply.table, NUL-terminated */
+	size_t len;
+	bool active;		/* the target upper-cased it: it differs from
+				 * what we sent and equals its upper case */
+};
+
+struct aoex_ext_reply {
+	uint8_t flags, error;	/* AoE header flags (E) and error code */
+	bool malformed;		/* length field, frame length or table bytes
+				 * differ from the request beyond letter case */
+	uint16_t len;		/* the reply's table length field */
+	size_t avail;		/* table bytes the reply frame holds (<= len) */
+	char *table;		/* malloc'ed copy of them, plus a NUL */
+	unsigned nstr;		/* strings before the empty terminator */
+	struct aoex_ext_str *strs;	/* malloc'ed, nstr of them */
+	unsigned missing;	/* negotiate: known names not activated */
+	const char *missing_name[AOEX_EXT_MAX_NAMES];	/* the caller's names */
+};
+
+/* Names aoex knows as features (reset, coalesced_read, tag_inc_le,
+ * tag_inc_be, tag_random, congestion): a negotiation fails when one of them
+ * is requested and not upper-cased in the reply. */
+bool aoex_ext_known(const char *name);
+/* Largest number of reads one coalesced frame may carry on our interface:
+ * 1 primary + min(255, (MTU + 14 - 37) / 16) descriptors (93 at MTU 1500). */
+unsigned aoex_coalesce_max(const struct aoex_client *c);
+/* The string table for names (each NUL-terminated, then one more NUL) into
+ * table.  Returns its length, or 0 if it does not fit in max or a name is
+ * empty. */
+size_t aoex_ext_table(const char *const names[], unsigned n, uint8_t *table, size_t max);
+/* A whole Extensions request in f (frame-cap bytes): header with tag, the
+ * length field lenfield (normally tlen), the tlen table bytes, padded with
+ * zeros to 60.  Returns the frame length, or 0 if it does not fit. */
+size_t aoex_ext_frame(const struct aoex_client *c, uint8_t *f, uint32_t tag,
+		      const uint8_t *table, size_t tlen, uint16_t lenfield);
+/* Parse an Extensions reply against the request it answers.  Returns 0 or
+ * -ENOMEM; free r with aoex_ext_reply_free(). */
+int aoex_ext_parse(const uint8_t *req, size_t reqlen, const uint8_t *rep, size_t replen,
+		   struct aoex_ext_reply *r);
+void aoex_ext_reply_free(struct aoex_ext_reply *r);
+/* One Extensions exchange with tag, tries transmissions.  Returns AOEX_OK
+ * with r filled (check r->flags for E and r->malformed), AOEX_NO_REPLY, or
+ * -errno (-EMSGSIZE: does not fit a frame).  r is zeroed first. */
+int aoex_ext_request(struct aoex_client *c, uint32_t tag, const uint8_t *table, size_t tlen,
+		     uint16_t lenfield, unsigned tries, struct aoex_ext_reply *r);
+/* Negotiate names (in this order, one request, tag from aoex_ctl_tag, with
+ * the client's retries).  Returns AOEX_OK when the reply came, is well
+ * formed, and every known name in it was upper-cased, except those a later
+ * name turns off again (any name before a reset, a tag mode before another
+ * tag mode: the target reports what is active at the end, though AoEde
+ * upper-cases them too); AOEX_TARGET_ERROR on
+ * the E flag, a malformed reply, or known names left lowercase (listed in
+ * r->missing_name); AOEX_NO_REPLY; -errno.  On AOEX_OK the tag order
+ * follows the last tag mode activated (tag_inc_le: little-endian,
+ * tag_inc_be: big-endian) unless it is fixed.  r may be NULL; else free it
+ * with aoex_ext_reply_free() whatever the result. */
+int aoex_ext_negotiate(struct aoex_client *c, const char *const names[], unsigned n,
+		       struct aoex_ext_reply *r);
+
 /* "unrecognized command", ... for AoE error codes 1..6, else "unknown". */
 const char *aoex_error_name(unsigned code);
 /* Hex dump to stderr, one 16-byte row per line. */
@@ -119,6 +225,14 @@ void aoex_dump(const char *what, const uint8_t *f, size_t len);
  * Frames, buffers and the tag table are allocated once per engine, so the
  * per-frame path does no malloc and sends/receives in batches
  * (sendmmsg/recvmmsg).
+ *
+ * Coalesced reads (AoEde coalesced_read, which the target must have
+ * active): with job.coalesce N > 1 a read frame carries up to N I/Os of the
+ * generator, the first as the ATA read itself, the others as descriptors
+ * (count byte at 36, 16 bytes each from 37: tag, LBA, 5 reserved, sector
+ * count), each with its own tag.  The target answers each I/O in its own
+ * reply frame; the frame is complete when all its I/Os are, and is
+ * retransmitted whole (same tags) when any reply is missing at the timeout.
  */
 struct aoex_io {
 	uint64_t lba;
@@ -137,22 +251,30 @@ struct aoex_job {
 	bool keep_going;	/* count target errors instead of stopping */
 	aoex_next_fn next;
 	void *ctx;
+	unsigned coalesce;	/* reads: I/Os per frame (0, 1: one, plain
+				 * reads); at most the engine's max_ios */
 };
 
 struct aoex_result {
-	uint64_t frames, bytes, retransmits, errors;
+	uint64_t frames, bytes, retransmits, errors;	/* frames: I/Os done */
 	/* the first failure, when the run did not return AOEX_OK */
 	uint64_t fail_lba;
 	bool fail_short;	/* read reply shorter than requested */
 	struct aoex_ata_reply fail;
+	uint64_t req_frames;	/* request frames built (first transmissions) */
+	uint64_t replies;	/* replies taken, one per I/O (repeats not) */
 };
 
 struct aoex_xfer;
 
 struct aoex_xfer *aoex_xfer_new(struct aoex_client *c, unsigned window, unsigned max_sect);
+/* The same with room for max_ios I/Os per frame (1 .. aoex_coalesce_max). */
+struct aoex_xfer *aoex_xfer_new_coalesced(struct aoex_client *c, unsigned window,
+					  unsigned max_sect, unsigned max_ios);
 void aoex_xfer_free(struct aoex_xfer *x);
 /* Run the job to completion.  Returns AOEX_OK, AOEX_TARGET_ERROR (first
- * error, unless keep_going), AOEX_NO_REPLY, or -errno.  res accumulates. */
+ * error, unless keep_going), AOEX_NO_REPLY, or -errno (-EINVAL: an I/O or
+ * job.coalesce out of the engine's range).  res accumulates. */
 int aoex_xfer_run(struct aoex_xfer *x, const struct aoex_job *job, struct aoex_result *res);
 
 #endif

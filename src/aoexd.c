@@ -4,8 +4,10 @@
  *
  * One process, one thread, one epoll loop (loop.c).  A frame travels:
  *   interface RX ring (net.c/ring.c) -> iface_readable() -> device_frame()
- *   -> proto (target.c) -> engine (engine_*.c) -> reply in the TX ring
- *   -> one flush per interface at the end of the wakeup (end_of_batch()).
+ *   -> proto (target.c) -> request (device.c) -> cache.c -> queue.c
+ *   -> one io_submit at the end of the wakeup (end_of_batch())
+ *   -> AIO eventfd (engine_aio.c) -> reply into the TX ring
+ *   -> one flush per interface at the end of that wakeup.
  */
 #include "config.h"
 
@@ -41,6 +43,7 @@ struct daemon {
 	struct loop_watch if_watch[OPT_MAX_IFACES];
 	unsigned n_ifaces;
 	struct device dev;
+	struct engine *eng;
 	struct loop_watch sig_watch;
 };
 
@@ -76,6 +79,8 @@ static void end_of_batch(void *ctx)
 {
 	struct daemon *dm = ctx;
 
+	device_kick(&dm->dev);
+	engine_kick(dm->eng);
 	for (unsigned i = 0; i < dm->n_ifaces; i++)
 		iface_tx_flush(&dm->ifaces[i]);
 }
@@ -93,7 +98,8 @@ static void signal_readable(struct loop_watch *w, uint32_t events)
 			dm->loop.stop = true;
 			break;
 		case SIGHUP:
-			log_notice("SIGHUP: nothing to reload without a configuration file");
+			log_notice("SIGHUP: writing back buffered data (no configuration file to reload)");
+			cache_writeback_all(&dm->dev.cache);
 			break;
 		}
 	}
@@ -192,20 +198,26 @@ static void lock_address(const struct options *o, const char *ifname)
 	/* the descriptor stays open (and locked) until the process exits */
 }
 
-static void setup_device(struct daemon *dm, const struct options *o)
+/* Open the backing store first: a missing file is the likeliest mistake
+ * and should be the first thing reported. */
+static void open_backing(struct daemon *dm, const struct options *o)
 {
-	struct device *d = &dm->dev;
 	struct backing_opts bo = {
 		.readonly = o->readonly, .direct = o->direct, .sync = o->sync,
 		.offset = o->offset_sectors * 512, .length = o->length_sectors * 512,
 	};
+	char err[320];
+
+	if (backing_open(&dm->dev.b, o->path, &bo, err, sizeof err) < 0)
+		die("%s", err);
+}
+
+static void setup_device(struct daemon *dm, const struct options *o)
+{
+	struct device *d = &dm->dev;
+	struct device_conf dc = { .queue_depth = o->queue_depth, .cache = o->cache };
 	char err[320], host[64] = "";
 
-	if (backing_open(&d->b, o->path, &bo, err, sizeof err) < 0)
-		die("%s", err);
-	d->eng = engine_sync_new();
-	if (!d->eng)
-		die("out of memory");
 	snprintf(d->name, sizeof d->name, "e%u.%u", o->shelf, o->slot);
 	d->t.shelf = (uint16_t)o->shelf;
 	d->t.slot = (uint8_t)o->slot;
@@ -213,6 +225,7 @@ static void setup_device(struct daemon *dm, const struct options *o)
 	d->t.mask = o->mask;
 	d->t.ata.sectors = d->b.size / 512;
 	d->t.ata.readonly = o->readonly;
+	d->t.ata.wcache = o->cache.write_back;
 	gethostname(host, sizeof host - 1);
 	snprintf(d->t.ata.model, sizeof d->t.ata.model, "%s", o->model);
 	if (o->serial)
@@ -220,6 +233,15 @@ static void setup_device(struct daemon *dm, const struct options *o)
 	else
 		snprintf(d->t.ata.serial, sizeof d->t.ata.serial, "%u.%u:%s", o->shelf, o->slot, host);
 	snprintf(d->t.ata.firmware, sizeof d->t.ata.firmware, "%s", PACKAGE_VERSION);
+
+	dm->eng = engine_new(&dm->loop, o->engine, o->queue_depth, err, sizeof err);
+	if (!dm->eng)
+		die("%s", err);
+	for (unsigned i = 0; i < dm->n_ifaces; i++)
+		if (dm->ifaces[i].mtu > dc.mtu_max)
+			dc.mtu_max = dm->ifaces[i].mtu;
+	if (device_init(d, dm->eng, &dm->loop, &dc, err, sizeof err) < 0)
+		die("%s", err);
 }
 
 static void setup_ifaces(struct daemon *dm, const struct options *o)
@@ -244,36 +266,62 @@ static void setup_ifaces(struct daemon *dm, const struct options *o)
 	}
 }
 
-static void log_stats(const struct daemon *dm)
+#define U(x) ((unsigned long long)(x))
+
+static void log_device_stats(const struct device *d, const struct engine *e)
 {
-	const struct device *d = &dm->dev;
 	const struct aoe_target_stats *ts = &d->t.st;
+	const struct dq_stats *qs = &d->q.st;
+	const struct cache_stats *cs = &d->cache.st;
+	const struct engine_stats *es = engine_stats(e);
 
 	log_notice("stats %s reads=%llu writes=%llu read_bytes=%llu write_bytes=%llu flushes=%llu "
 		   "other=%llu io_errors=%llu ata_errors=%llu aoe_errors=%llu reserved_refused=%llu "
 		   "bad_version=%llu unknown_cmd=%llu drop_short=%llu drop_masked=%llu "
-		   "drop_not_addressed=%llu drop_response=%llu drop_config=%llu tx_full=%llu",
-		   d->name, (unsigned long long)d->st.reads, (unsigned long long)d->st.writes,
-		   (unsigned long long)d->st.read_bytes, (unsigned long long)d->st.write_bytes,
-		   (unsigned long long)d->st.flushes, (unsigned long long)d->st.other,
-		   (unsigned long long)d->st.io_errors, (unsigned long long)ts->ata_errors,
-		   (unsigned long long)ts->aoe_errors, (unsigned long long)ts->reserved_refused,
-		   (unsigned long long)ts->bad_version, (unsigned long long)ts->unknown_cmd,
-		   (unsigned long long)ts->drops[AOE_DROP_SHORT],
-		   (unsigned long long)ts->drops[AOE_DROP_MASKED],
-		   (unsigned long long)ts->drops[AOE_DROP_NOT_ADDRESSED],
-		   (unsigned long long)ts->drops[AOE_DROP_RESPONSE],
-		   (unsigned long long)(ts->drops[AOE_DROP_QC_NOMATCH] + ts->drops[AOE_DROP_QC_BADLEN]),
-		   (unsigned long long)d->st.tx_full);
+		   "drop_not_addressed=%llu drop_response=%llu drop_config=%llu tx_full=%llu "
+		   "queue_full=%llu avg_service_us=%llu",
+		   d->name, U(d->st.reads), U(d->st.writes), U(d->st.read_bytes),
+		   U(d->st.write_bytes), U(d->st.flushes), U(d->st.other), U(d->st.io_errors),
+		   U(ts->ata_errors), U(ts->aoe_errors), U(ts->reserved_refused),
+		   U(ts->bad_version), U(ts->unknown_cmd), U(ts->drops[AOE_DROP_SHORT]),
+		   U(ts->drops[AOE_DROP_MASKED]), U(ts->drops[AOE_DROP_NOT_ADDRESSED]),
+		   U(ts->drops[AOE_DROP_RESPONSE]),
+		   U(ts->drops[AOE_DROP_QC_NOMATCH] + ts->drops[AOE_DROP_QC_BADLEN]),
+		   U(d->st.tx_full), U(d->st.queue_full),
+		   U(d->st.serviced ? d->st.service_ns / d->st.serviced / 1000 : 0));
+	log_notice("stats %s queue requests=%llu ios=%llu merged=%llu bounced=%llu rmw=%llu "
+		   "overlap_waits=%llu stalls=%llu waiting_max=%llu submit_calls=%llu "
+		   "submitted=%llu eagain=%llu reap_calls=%llu",
+		   d->name, U(qs->requests), U(qs->ios), U(qs->merged), U(qs->bounced),
+		   U(qs->rmw), U(qs->overlap_waits), U(qs->stalls), U(qs->waiting_max),
+		   U(es->submit_calls), U(es->submitted), U(es->eagain), U(es->reap_calls));
+	log_notice("stats %s cache ra_hits=%llu ra_misses=%llu ra_bypass=%llu ra_loads=%llu "
+		   "ra_stale=%llu wb_buffered=%llu wb_flushes=%llu wb_flush_bytes=%llu "
+		   "wb_read_hits=%llu wb_errors=%llu",
+		   d->name, U(cs->ra_hits), U(cs->ra_misses), U(cs->ra_bypass), U(cs->ra_loads),
+		   U(cs->ra_stale), U(cs->wb_buffered), U(cs->wb_flushes), U(cs->wb_flush_bytes),
+		   U(cs->wb_read_hits), U(cs->wb_errors));
+	log_notice("stats %s ext ext_requests=%llu dup_writes=%llu dup_in_flight=%llu sub_reads=%llu "
+		   "sub_ignored=%llu congestion_probes=%llu congestion_delays=%llu "
+		   "peer_evictions=%llu window_resets=%llu tag_random_skipped=%llu bad_tables=%llu "
+		   "coalesce_waits=%llu",
+		   d->name, U(ts->ext_requests), U(ts->ext_dup_writes), U(d->st.dup_in_flight),
+		   U(ts->ext_sub_reads), U(ts->ext_sub_ignored), U(ts->ext_congestion_probes),
+		   U(ts->ext_congestion_delays), U(ts->ext_peer_evictions),
+		   U(ts->ext_window_resets), U(d->st.tag_random_skipped),
+		   U(ts->drops[AOE_DROP_EXT_BADTABLE]), U(d->st.coalesce_waits));
+}
+
+static void log_stats(const struct daemon *dm)
+{
+	log_device_stats(&dm->dev, dm->eng);
 	for (unsigned i = 0; i < dm->n_ifaces; i++) {
 		const struct iface *ifc = &dm->ifaces[i];
 		log_notice("stats %s rx_frames=%llu tx_frames=%llu rx_bytes=%llu tx_bytes=%llu "
 			   "wakeups=%llu ignored=%llu broadcasts=%llu tx_dropped=%llu",
-			   ifc->name, (unsigned long long)ifc->st.rx_frames,
-			   (unsigned long long)ifc->st.tx_frames, (unsigned long long)ifc->st.rx_bytes,
-			   (unsigned long long)ifc->st.tx_bytes, (unsigned long long)ifc->st.wakeups,
-			   (unsigned long long)ifc->st.ignored, (unsigned long long)ifc->st.broadcasts,
-			   (unsigned long long)ifc->st.tx_dropped);
+			   ifc->name, U(ifc->st.rx_frames), U(ifc->st.tx_frames), U(ifc->st.rx_bytes),
+			   U(ifc->st.tx_bytes), U(ifc->st.wakeups), U(ifc->st.ignored),
+			   U(ifc->st.broadcasts), U(ifc->st.tx_dropped));
 	}
 }
 
@@ -291,20 +339,25 @@ int main(int argc, char **argv)
 		die("epoll: %s", strerror(errno));
 	dm.loop.end_of_batch = end_of_batch;
 	dm.loop.ctx = &dm;
-	setup_device(&dm, &o);
+	open_backing(&dm, &o);
 	for (unsigned i = 0; i < o.n_ifaces; i++) {
 		lock_address(&o, o.ifnames[i]);
 		if (o.probe)
 			probe_busy(&o, o.ifnames[i]);
 	}
 	setup_ifaces(&dm, &o);
+	setup_device(&dm, &o);
 	if (setup_signals(&dm) < 0)
 		die("signals: %s", strerror(errno));
 
-	log_notice("serving %s: %s, %llu sectors, %s%s, bufcnt %u, engine %s", dm.dev.name,
+	log_notice("serving %s: %s, %llu sectors, %s, %s (alignment %u), bufcnt %u, "
+		   "engine %s, queue depth %u, %s, read-ahead %zuK x %u", dm.dev.name,
 		   dm.dev.b.path, (unsigned long long)dm.dev.t.ata.sectors,
 		   o.readonly ? "read-only" : "read-write",
-		   dm.dev.b.direct ? ", O_DIRECT" : "", o.bufcnt, engine_name(dm.dev.eng));
+		   dm.dev.b.direct ? "O_DIRECT" : "buffered", dm.dev.b.lbs, o.bufcnt,
+		   engine_name(dm.eng), o.queue_depth,
+		   o.cache.write_back ? "write-back" : "write-through",
+		   o.cache.ra_chunk / 1024, o.cache.ra_streams);
 	for (unsigned i = 0; i < dm.n_ifaces; i++)
 		device_advertise(&dm.dev, &dm.ifaces[i]);
 
@@ -314,12 +367,15 @@ int main(int argc, char **argv)
 
 	/* make what was acknowledged durable before saying goodbye */
 	end_of_batch(&dm);
-	device_flush(&dm.dev);
+	if (device_sync(&dm.dev) < 0)
+		rc = -EIO;
+	end_of_batch(&dm);	/* replies of what completed meanwhile */
 	log_stats(&dm);
 	for (unsigned i = 0; i < dm.n_ifaces; i++)
 		iface_close(&dm.ifaces[i]);
+	device_free(&dm.dev);
 	backing_close(&dm.dev.b);
-	engine_free(dm.dev.eng);
+	engine_free(dm.eng);
 	loop_close(&dm.loop);
 	return rc < 0 ? 1 : 0;
 }

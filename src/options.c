@@ -23,8 +23,10 @@ static const char usage_text[] =
 "  -b, --bufcnt N        requests the target queues, advertised in Query\n"
 "                        Config (default 16, at least 2: the Linux initiator\n"
 "                        stalls with fewer)\n"
-"  -d, --direct          open FILE with O_DIRECT (bypass the page cache)\n"
-"  -s, --sync            open FILE with O_SYNC\n"
+"  -d, --direct          open FILE with O_DIRECT (the default; accepted for\n"
+"                        vblade compatibility)\n"
+"  -s, --sync            open FILE with O_DSYNC: every write is durable when\n"
+"                        it is acknowledged, even on a disk's volatile cache\n"
 "  -r, --read-only       export read-only: writes fail with ATA ABRT\n"
 "  -m, --mask MAC[,MAC]  start with this MAC mask list: only these\n"
 "                        initiators are answered\n"
@@ -33,6 +35,31 @@ static const char usage_text[] =
 "\n"
 "Other options:\n"
 "  -c, --config FILE     read the configuration file (reserved)\n"
+"\n"
+"Disk I/O:\n"
+"      --engine aio|sync  Linux native AIO (default), or pread/pwrite in the\n"
+"                        event loop (stalls the network while the disk works;\n"
+"                        used automatically where io_setup is missing)\n"
+"      --buffered        do not use O_DIRECT (go through the page cache)\n"
+"      --queue-depth N   disk I/Os in flight at most (default 64, 1..1024);\n"
+"                        more requests wait in the queue, never dropped while\n"
+"                        request buffers remain (4 x bufcnt, at least 64)\n"
+"      --write-policy P  write-through (default): a write is acknowledged\n"
+"                        once it is on the backing store.  write-back: a\n"
+"                        write is acknowledged once it is in a buffer; up to\n"
+"                        --max-dirty bytes, at most --max-age ms old, can be\n"
+"                        lost if aoexd is killed (IDENTIFY then reports a\n"
+"                        volatile write cache; FLUSH CACHE, SIGTERM and\n"
+"                        SIGHUP write it out)\n"
+"      --write-back      same as --write-policy write-back\n"
+"      --read-ahead SIZE read-ahead chunk for sequential readers (default\n"
+"                        256K; 0 disables read-ahead)\n"
+"      --read-ahead-streams N  sequential streams tracked (default 4)\n"
+"      --write-behind SIZE  write-back buffer size (default 512K)\n"
+"      --max-dirty SIZE  write-back: dirty bytes at most (default 4M)\n"
+"      --max-age MS      write-back: oldest dirty data age (default 500)\n"
+"\n"
+"Identity and network:\n"
 "      --model STRING    IDENTIFY model string (default \"aoexd\")\n"
 "      --serial STRING   IDENTIFY serial string (default SHELF.SLOT:hostname)\n"
 "      --mtu N           use at most this MTU (can only lower it)\n"
@@ -55,7 +82,8 @@ static const char usage_text[] =
 
 enum {
 	OPT_MODEL = 256, OPT_SERIAL, OPT_MTU, OPT_RXF, OPT_TXF, OPT_NORX, OPT_NOTX,
-	OPT_NOPROBE, OPT_LOGLEVEL,
+	OPT_NOPROBE, OPT_LOGLEVEL, OPT_ENGINE, OPT_BUFFERED, OPT_QDEPTH, OPT_WPOLICY,
+	OPT_WBACK, OPT_RA, OPT_RASTREAMS, OPT_WBSIZE, OPT_MAXDIRTY, OPT_MAXAGE,
 };
 
 static const struct option long_opts[] = {
@@ -76,6 +104,16 @@ static const struct option long_opts[] = {
 	{ "no-tx-ring", no_argument, NULL, OPT_NOTX },
 	{ "no-probe", no_argument, NULL, OPT_NOPROBE },
 	{ "log-level", required_argument, NULL, OPT_LOGLEVEL },
+	{ "engine", required_argument, NULL, OPT_ENGINE },
+	{ "buffered", no_argument, NULL, OPT_BUFFERED },
+	{ "queue-depth", required_argument, NULL, OPT_QDEPTH },
+	{ "write-policy", required_argument, NULL, OPT_WPOLICY },
+	{ "write-back", no_argument, NULL, OPT_WBACK },
+	{ "read-ahead", required_argument, NULL, OPT_RA },
+	{ "read-ahead-streams", required_argument, NULL, OPT_RASTREAMS },
+	{ "write-behind", required_argument, NULL, OPT_WBSIZE },
+	{ "max-dirty", required_argument, NULL, OPT_MAXDIRTY },
+	{ "max-age", required_argument, NULL, OPT_MAXAGE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -102,6 +140,15 @@ static uint64_t num(const char *s, uint64_t min, uint64_t max, const char *what)
 		bad("bad %s '%s' (want %llu..%llu)", what, s,
 		    (unsigned long long)min, (unsigned long long)max);
 	return v;
+}
+
+static size_t size_arg(const char *s, size_t max, const char *what)
+{
+	uint64_t v;
+
+	if (parse_size(s, &v) < 0 || v > max)
+		bad("bad %s '%s' (want a size such as 512K, at most %zu)", what, s, max);
+	return (size_t)v;
 }
 
 static void parse_masks(struct macmask *m, char *list)
@@ -139,6 +186,10 @@ void options_parse(struct options *o, int argc, char **argv)
 	o->net.tx_frames = 256;
 	o->log_level = LOG_INFO;
 	o->probe = true;
+	o->direct = true;
+	o->engine = ENGINE_AIO;
+	o->queue_depth = 64;
+	o->cache = (struct cache_conf)CACHE_CONF_DEFAULTS;
 
 	while ((c = getopt_long(argc, argv, "b:dsrm:o:l:c:hV", long_opts, NULL)) != -1) {
 		switch (c) {
@@ -163,6 +214,36 @@ void options_parse(struct options *o, int argc, char **argv)
 			if (o->log_level < 0)
 				bad("unknown log level '%s'", optarg);
 			break;
+		case OPT_ENGINE:
+			if (strcmp(optarg, "aio") == 0)
+				o->engine = ENGINE_AIO;
+			else if (strcmp(optarg, "sync") == 0)
+				o->engine = ENGINE_SYNC;
+			else
+				bad("unknown engine '%s' (aio or sync)", optarg);
+			break;
+		case OPT_BUFFERED: o->direct = false; break;
+		case OPT_QDEPTH: o->queue_depth = (unsigned)num(optarg, 1, 1024, "queue depth"); break;
+		case OPT_WPOLICY:
+			if (strcmp(optarg, "write-back") == 0)
+				o->cache.write_back = true;
+			else if (strcmp(optarg, "write-through") == 0)
+				o->cache.write_back = false;
+			else
+				bad("unknown write policy '%s' (write-through or write-back)", optarg);
+			break;
+		case OPT_WBACK: o->cache.write_back = true; break;
+		case OPT_RA: o->cache.ra_chunk = size_arg(optarg, 16u << 20, "read-ahead size"); break;
+		case OPT_RASTREAMS:
+			o->cache.ra_streams = (unsigned)num(optarg, 1, 64, "read-ahead streams");
+			break;
+		case OPT_WBSIZE:
+			o->cache.wb_chunk = size_arg(optarg, 16u << 20, "write-behind size");
+			if (o->cache.wb_chunk < 4096)
+				bad("write-behind size must be at least 4K");
+			break;
+		case OPT_MAXDIRTY: o->cache.wb_max_dirty = size_arg(optarg, 1u << 30, "max dirty"); break;
+		case OPT_MAXAGE: o->cache.wb_max_age_ms = (unsigned)num(optarg, 1, 600000, "max age"); break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		case 'V': printf("aoexd %s\n", PACKAGE_VERSION); exit(0);
 		default: fprintf(stderr, "Try 'aoexd --help' for more information.\n"); exit(2);

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cache.h"
+#include "engine.h"
 #include "mask.h"
 #include "net.h"
 
@@ -29,6 +31,9 @@ struct options {
 	struct net_opts net;
 	int log_level;
 	bool probe;			/* look for another target with our address */
+	enum engine_kind engine;
+	unsigned queue_depth;
+	struct cache_conf cache;
 };
 
 /* Parse argv; on error prints a message and exits 2; --help exits 0. */

@@ -49,6 +49,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (o.cmd == AOE_CMD_ATA && o.len > mtu + 14u)
 			abort();
 	}
+	/* an acknowledged duplicate write writes nothing */
+	if (o.v == AOE_V_DUPWRITE && (o.len != 36 || o.ata.op != ATA_OP_NONE))
+		abort();
 	if (o.v == AOE_V_IO && o.ata.op != ATA_OP_FLUSH) {
 		if (o.ata.lba + o.ata.nsect > t.ata.sectors || o.ata.nsect > aoe_max_sectors(mtu))
 			abort();

@@ -1,0 +1,82 @@
+/*
+ * queue.h - a device's I/O queue: between the requests of one export and
+ * the engine.
+ *
+ * It bounds what is in flight (depth engine I/Os), keeps writes that
+ * overlap in arrival order (a later write to the same blocks waits for the
+ * earlier one; a read-modify-write owns its whole blocks), merges adjacent
+ * reads or writes queued in the same wakeup into one vectored I/O, and
+ * sends what O_DIRECT cannot take as it is (unaligned buffers, offsets or
+ * lengths: 1 KiB frames on a 4K-sector disk, odd -o offsets) through
+ * aligned bounce buffers, reading the partial blocks first when writing.
+ * Knows nothing of AoE.
+ */
+#ifndef AOEX_QUEUE_H
+#define AOEX_QUEUE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "engine.h"
+
+#define DQ_MERGE_IOV	128		/* requests in one merged I/O */
+#define DQ_MERGE_BYTES	(256u * 1024)	/* bytes in one merged I/O */
+#define DQ_BOUNCE	8		/* bounce buffers per queue */
+
+struct qbatch;
+
+struct qio {
+	enum eng_op op;
+	uint64_t off;		/* bytes in the exported region */
+	size_t len;
+	uint8_t *data;		/* read destination / write source */
+	int res;		/* 0 or -errno when done() runs */
+	void (*done)(struct qio *q);
+	void *ctx;
+	/* queue-private */
+	struct qio *next;	/* waiting list */
+	struct qio *mnext;	/* next in the same merged I/O */
+	bool picked;
+};
+
+struct dq_stats {
+	uint64_t requests;	/* qios queued */
+	uint64_t ios;		/* engine I/Os issued */
+	uint64_t merged;	/* qios that rode in another's I/O */
+	uint64_t bounced;	/* I/Os through a bounce buffer */
+	uint64_t rmw;		/* of those, read-modify-write */
+	uint64_t overlap_waits;	/* a write waited for an earlier overlapping one */
+	uint64_t stalls;	/* wakeups that ended with requests waiting for depth */
+	uint64_t errors;	/* engine I/Os that failed */
+	uint64_t waiting_max;	/* most requests waiting at once */
+};
+
+struct dq {
+	struct backing *b;
+	struct engine *e;
+	unsigned depth;		/* engine I/Os at most */
+	unsigned busy;		/* engine I/Os now */
+	unsigned waiting;
+	struct qio *wait_head, *wait_tail;
+	struct qbatch *batches;	/* depth of them */
+	struct qbatch *free;
+	uint8_t *bounce[DQ_BOUNCE];	/* allocated on first need */
+	bool bounce_busy[DQ_BOUNCE];
+	size_t bounce_size;
+	struct dq_stats st;
+};
+
+int dq_init(struct dq *q, struct backing *b, struct engine *e, unsigned depth);
+void dq_free(struct dq *q);
+
+/* Queue q; it is dispatched at the next dq_kick().  done() runs from the
+ * loop once the I/O that carries it completes. */
+void dq_submit(struct dq *q, struct qio *io);
+/* Dispatch what depth and ordering allow (end of a loop wakeup), before
+ * engine_kick(). */
+void dq_kick(struct dq *q);
+/* Requests waiting or in flight. */
+bool dq_idle(const struct dq *q);
+
+#endif
