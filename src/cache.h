@@ -60,6 +60,10 @@ struct cache_stats {
 	uint64_t dirty_bytes;	/* now */
 };
 
+/* While the cache owns a request (CACHE_PENDING) it may link it through
+ * io->next (as the queue does: a request is in one of them at a time), and
+ * a flush's io->off (a flush has no range) holds a number; io->ctx is not
+ * touched.  The cache may also submit the request to the queue itself. */
 enum cache_verdict {
 	CACHE_MISS,		/* not handled: submit io to the queue */
 	CACHE_DONE,		/* handled now: io->res is set, call nothing */

@@ -12,7 +12,8 @@
 
 static const char usage_text[] =
 "Usage: aoexd [OPTIONS] SHELF SLOT NETIF[,NETIF...] FILE\n"
-"       aoexd -c CONFIG-FILE          (configuration file; not yet available)\n"
+"       aoexd -c CONFIG-FILE [--check] [--engine E] [--no-rx-ring] [--no-tx-ring]\n"
+"             [--no-probe] [--log-level LVL]\n"
 "\n"
 "Export FILE (a regular file, a block device, or null:SIZE) as the ATA over\n"
 "Ethernet device eSHELF.SLOT on the network interface(s) NETIF.  aoexd stays\n"
@@ -33,8 +34,26 @@ static const char usage_text[] =
 "  -o, --offset SECTORS  skip this many 512-byte sectors at the start of FILE\n"
 "  -l, --length SECTORS  export only this many sectors\n"
 "\n"
-"Other options:\n"
-"  -c, --config FILE     read the configuration file (reserved)\n"
+"Configuration file:\n"
+"  -c, --config FILE     serve the devices FILE configures, on the interfaces\n"
+"                        it names (see aoexd.conf; many devices, many\n"
+"                        interfaces, per-device access lists).  No SHELF SLOT\n"
+"                        NETIF FILE then, and none of the single-device\n"
+"                        options (-b -d -s -r -m -o -l, --model, --serial,\n"
+"                        --mtu, --rx-frames, --tx-frames and the disk I/O\n"
+"                        options but --engine): the file sets them.\n"
+"                        --log-level, if given, wins over the file's.\n"
+"                        SIGHUP re-reads FILE: an error is logged with its\n"
+"                        FILE:LINE and the running configuration stays;\n"
+"                        a valid file is only checked for now (hot reload\n"
+"                        of devices and interfaces is not implemented yet:\n"
+"                        restart aoexd to apply changes).  SIGHUP also\n"
+"                        writes back every device's buffered data.\n"
+"      --check           with -c: check FILE, print the effective\n"
+"                        configuration (every default filled in) to stdout\n"
+"                        and exit 0, or print the error and exit 1.  Only\n"
+"                        the file is checked: backing stores and interfaces\n"
+"                        are not opened\n"
 "\n"
 "Disk I/O:\n"
 "      --engine aio|sync  Linux native AIO (default), or pread/pwrite in the\n"
@@ -76,14 +95,17 @@ static const char usage_text[] =
 "  aoexd 1 2 eth0 /srv/disk.img        export disk.img as e1.2 on eth0\n"
 "  aoexd -r -b 64 0 1 eth0,eth1 /dev/sdb\n"
 "  aoexd 9 0 eth0 null:4G              measure the network path alone\n"
+"  aoexd -c /etc/aoexd.conf            serve what the file configures\n"
+"  aoexd -c /etc/aoexd.conf --check    check the file and show the result\n"
 "\n"
 "Exit status: 0 after a clean shutdown, 1 on a start-up error (missing file,\n"
-"busy address, no such interface, no permission), 2 on a usage error.\n";
+"busy address, no such interface, no permission, an invalid configuration\n"
+"file: \"aoexd: error: FILE:LINE: reason\"), 2 on a usage error.\n";
 
 enum {
 	OPT_MODEL = 256, OPT_SERIAL, OPT_MTU, OPT_RXF, OPT_TXF, OPT_NORX, OPT_NOTX,
 	OPT_NOPROBE, OPT_LOGLEVEL, OPT_ENGINE, OPT_BUFFERED, OPT_QDEPTH, OPT_WPOLICY,
-	OPT_WBACK, OPT_RA, OPT_RASTREAMS, OPT_WBSIZE, OPT_MAXDIRTY, OPT_MAXAGE,
+	OPT_WBACK, OPT_RA, OPT_RASTREAMS, OPT_WBSIZE, OPT_MAXDIRTY, OPT_MAXAGE, OPT_CHECK,
 };
 
 static const struct option long_opts[] = {
@@ -95,6 +117,7 @@ static const struct option long_opts[] = {
 	{ "offset", required_argument, NULL, 'o' },
 	{ "length", required_argument, NULL, 'l' },
 	{ "config", required_argument, NULL, 'c' },
+	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "model", required_argument, NULL, OPT_MODEL },
 	{ "serial", required_argument, NULL, OPT_SERIAL },
 	{ "mtu", required_argument, NULL, OPT_MTU },
@@ -175,9 +198,21 @@ static void parse_ifaces(struct options *o, char *list)
 		bad("no interface given");
 }
 
+/* "-b" or "--queue-depth": how the user spelled a single-device option */
+static const char *device_opt_name(int c, int li)
+{
+	static char buf[32];
+
+	if (li >= 0)
+		snprintf(buf, sizeof buf, "--%s", long_opts[li].name);
+	else
+		snprintf(buf, sizeof buf, "-%c", c);
+	return buf;
+}
+
 void options_parse(struct options *o, int argc, char **argv)
 {
-	int c;
+	int c, li = -1;
 
 	memset(o, 0, sizeof *o);
 	o->bufcnt = 16;
@@ -191,7 +226,17 @@ void options_parse(struct options *o, int argc, char **argv)
 	o->queue_depth = 64;
 	o->cache = (struct cache_conf)CACHE_CONF_DEFAULTS;
 
-	while ((c = getopt_long(argc, argv, "b:dsrm:o:l:c:hV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:dsrm:o:l:c:hV", long_opts, &li)) != -1) {
+		switch (c) {
+		case 'c': case OPT_CHECK: case OPT_NORX: case OPT_NOTX: case OPT_NOPROBE:
+		case OPT_LOGLEVEL: case OPT_ENGINE: case 'h': case 'V': case '?':
+			break;
+		default:	/* an option that configures the one device */
+			if (!o->device_opt)
+				o->device_opt = device_opt_name(c, li);
+			break;
+		}
+		li = -1;
 		switch (c) {
 		case 'b': o->bufcnt = (unsigned)num(optarg, 2, 65535, "buffer count"); break;
 		case 'd': o->direct = true; break;
@@ -201,6 +246,7 @@ void options_parse(struct options *o, int argc, char **argv)
 		case 'o': o->offset_sectors = num(optarg, 0, 1ULL << 48, "offset"); break;
 		case 'l': o->length_sectors = num(optarg, 1, 1ULL << 48, "length"); break;
 		case 'c': o->config_file = optarg; break;
+		case OPT_CHECK: o->check = true; break;
 		case OPT_MODEL: o->model = optarg; break;
 		case OPT_SERIAL: o->serial = optarg; break;
 		case OPT_MTU: o->net.mtu_max = (unsigned)num(optarg, 576, 65535, "MTU"); break;
@@ -213,6 +259,7 @@ void options_parse(struct options *o, int argc, char **argv)
 			o->log_level = log_level_from_name(optarg);
 			if (o->log_level < 0)
 				bad("unknown log level '%s'", optarg);
+			o->log_level_set = true;
 			break;
 		case OPT_ENGINE:
 			if (strcmp(optarg, "aio") == 0)
@@ -250,9 +297,15 @@ void options_parse(struct options *o, int argc, char **argv)
 		}
 	}
 	if (o->config_file) {
-		fprintf(stderr, "aoexd: -c %s: configuration files are not supported yet\n", o->config_file);
-		exit(2);
+		if (argc > optind)
+			bad("-c %s takes no SHELF SLOT NETIF FILE arguments (got '%s'): "
+			    "the file configures the devices", o->config_file, argv[optind]);
+		if (o->device_opt)
+			bad("%s does not apply with -c: set it in %s", o->device_opt, o->config_file);
+		return;
 	}
+	if (o->check)
+		bad("--check needs -c FILE");
 	if (argc - optind != 4) {
 		fprintf(stderr, "aoexd: expected SHELF SLOT NETIF FILE, got %d argument%s\n%s",
 			argc - optind, argc - optind == 1 ? "" : "s", usage_text);

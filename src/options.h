@@ -2,7 +2,8 @@
  * options.h - aoexd's command line: the vblade-compatible quick form
  *   aoexd [-b bufcnt] [-d] [-s] [-r] [-m mac,...] [-o offset] [-l length]
  *         shelf slot netif[,netif...] file
- * plus long options for what vblade does not have.
+ * plus long options for what vblade does not have, or the configuration
+ * file form: aoexd -c FILE [--check].
  */
 #ifndef AOEX_OPTIONS_H
 #define AOEX_OPTIONS_H
@@ -18,7 +19,11 @@
 #define OPT_MAX_IFACES 16
 
 struct options {
-	const char *config_file;	/* -c, the configuration issue's file */
+	const char *config_file;	/* -c: serve what this file configures */
+	bool check;			/* --check: validate -c's file, print it, exit */
+	bool log_level_set;		/* --log-level given: wins over the file's */
+	const char *device_opt;		/* first single-device option given, if any
+					 * (refused with -c: the file sets these) */
 	unsigned bufcnt;
 	bool direct, sync, readonly;
 	uint64_t offset_sectors, length_sectors;
@@ -36,7 +41,9 @@ struct options {
 	struct cache_conf cache;
 };
 
-/* Parse argv; on error prints a message and exits 2; --help exits 0. */
+/* Parse argv; on error prints a message and exits 2; --help exits 0.
+ * With -c, no positional argument is allowed and shelf/slot/ifnames/path
+ * stay unset. */
 void options_parse(struct options *o, int argc, char **argv);
 
 #endif

@@ -295,7 +295,7 @@ if [ ! -x "$TOP/configure" ]; then
 fi
 configure_aoexd() {
 	cd "$BUILD"
-	"$TOP/configure" CC=musl-gcc --enable-werror --enable-static-binary \
+	"$TOP/configure" CC=musl-gcc --enable-werror --enable-static-binary --without-blkid \
 		PKG_CONFIG_LIBDIR="$SYSROOT/lib/pkgconfig" PKG_CONFIG_PATH= \
 		CPPFLAGS="-isystem $SYSROOT/include" LDFLAGS="-L$SYSROOT/lib"
 }

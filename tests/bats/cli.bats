@@ -74,7 +74,10 @@ aoexd_once() {
 		"bad length '0'|-l 0 1 2 eth0 /dev/null"
 		"bad offset 'abc'|-o abc 1 2 eth0 /dev/null"
 		"unknown log level 'loud'|--log-level loud 1 2 eth0 /dev/null"
-		"configuration files are not supported|-c /etc/aoexd.conf"
+		"takes no SHELF SLOT NETIF FILE arguments|-c /etc/aoexd.conf 1 2 eth0 /dev/null"
+		"unknown engine 'turbo'|--engine turbo 1 2 eth0 /dev/null"
+		"unknown write policy 'later'|--write-policy later 1 2 eth0 /dev/null"
+		"bad queue depth '0'|--queue-depth 0 1 2 eth0 /dev/null"
 		"interface name too long|1 2 abcdefghijklmnopq /dev/null"
 	)
 	local c want args
