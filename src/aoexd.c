@@ -389,10 +389,10 @@ static void log_device_stats(const struct device *d, const struct engine *e)
 		   U(es->submit_calls), U(es->submitted), U(es->eagain), U(es->reap_calls));
 	log_notice("stats %s cache ra_hits=%llu ra_misses=%llu ra_bypass=%llu ra_loads=%llu "
 		   "ra_stale=%llu wb_buffered=%llu wb_flushes=%llu wb_flush_bytes=%llu "
-		   "wb_read_hits=%llu wb_errors=%llu",
+		   "wb_read_hits=%llu wb_errors=%llu dirty_bytes=%llu",
 		   d->name, U(cs->ra_hits), U(cs->ra_misses), U(cs->ra_bypass), U(cs->ra_loads),
 		   U(cs->ra_stale), U(cs->wb_buffered), U(cs->wb_flushes), U(cs->wb_flush_bytes),
-		   U(cs->wb_read_hits), U(cs->wb_errors));
+		   U(cs->wb_read_hits), U(cs->wb_errors), U(cs->dirty_bytes));
 	log_notice("stats %s ext ext_requests=%llu dup_writes=%llu dup_in_flight=%llu sub_reads=%llu "
 		   "sub_ignored=%llu congestion_probes=%llu congestion_delays=%llu "
 		   "peer_evictions=%llu window_resets=%llu tag_random_skipped=%llu bad_tables=%llu "

@@ -38,6 +38,14 @@ struct qio *qlist_pop(struct qlist *l)
 	return io;
 }
 
+void qlist_unpop(struct qlist *l, struct qio *io)
+{
+	io->next = l->head;
+	l->head = io;
+	if (!l->tail)
+		l->tail = io;
+}
+
 struct qio *qlist_take(struct qlist *l)
 {
 	struct qio *io = l->head;
@@ -88,8 +96,9 @@ static uint64_t align_down(uint64_t v, uint64_t a) { return v / a * a; }
 
 /* How much of [pos, hi) the next piece takes.  The whole rest if it is
  * aligned for O_DIRECT or small enough for a bounce buffer; else the
- * unaligned head up to a block boundary, then the aligned middle, or, when
- * nothing lines up (an unaligned -o offset), DQ_MERGE_BYTES at a time. */
+ * unaligned head up to a block boundary, then the aligned middle (cache
+ * memory is aligned like the export offsets it holds), or, when nothing
+ * lines up (an -o offset off the block size), DQ_MERGE_BYTES at a time. */
 static size_t piece_len(const struct backing *b, const uint8_t *mem, uint64_t pos, uint64_t hi)
 {
 	uint64_t len = hi - pos, a = b->lbs, m;
@@ -112,8 +121,6 @@ void xfer_start(struct xfer *x, enum eng_op op, uint64_t off, size_t len, uint8_
 
 	x->err = 0;
 	x->pending = 0;
-	/* count first: a piece may not complete before all are queued (done
-	 * runs from the loop), but pending must be final before any could */
 	while (pos < hi && n < x->npio) {
 		size_t l = piece_len(c->q->b, mem + (pos - off), pos, hi);
 		struct qio *p = &x->pio[n++];
@@ -133,6 +140,8 @@ void xfer_start(struct xfer *x, enum eng_op op, uint64_t off, size_t len, uint8_
 			c->q->b->path, len, (unsigned long long)off, x->npio);
 		x->pio[n - 1].len += (size_t)(hi - pos);
 	}
+	/* done() runs from the loop, never inside dq_submit(): pending is
+	 * complete before any piece can finish */
 	x->pending = n;
 	for (unsigned i = 0; i < n; i++)
 		dq_submit(c->q, &x->pio[i]);
@@ -232,13 +241,19 @@ bool cache_write_in_flight(const struct cache *c, uint64_t off, size_t len)
 void cache_pump_writes(struct cache *c)
 {
 	struct cache_impl *I = c->impl;
+	struct qio *io;
 
 	if (c->conf.write_back) {
 		wb_pump(c);
 		return;
 	}
-	while (I->wwait.head && cache_submit_write(c, I->wwait.head))
-		qlist_pop(&I->wwait);
+	/* popped before it is submitted: dq_submit() relinks io->next */
+	while ((io = qlist_pop(&I->wwait))) {
+		if (!cache_submit_write(c, io)) {
+			qlist_unpop(&I->wwait, io);
+			break;
+		}
+	}
 }
 
 /* -------------------------------------------------------- idle sweep */

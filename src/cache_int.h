@@ -111,6 +111,7 @@ struct cache_impl {
 	struct wbuf *active_head, *active_tail;	/* DIRTY and WRITING, by age */
 	struct wbuf *free;
 	unsigned writing;	/* buffers being written */
+	uint64_t open_bytes;	/* dirty bytes of DIRTY buffers (not being written) */
 	uint64_t seq, serial;
 	bool eager;		/* write everything at once until idle (shutdown) */
 	int first_err;
@@ -129,6 +130,7 @@ struct cache_impl {
 /* cache.c */
 void qlist_push(struct qlist *l, struct qio *io);
 struct qio *qlist_pop(struct qlist *l);
+void qlist_unpop(struct qlist *l, struct qio *io);	/* back at the head */
 struct qio *qlist_take(struct qlist *l);	/* the whole chain; l empties */
 static inline bool ranges_overlap(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
 {

@@ -250,7 +250,7 @@ static struct stream *stream_for(struct cache *c, const struct qio *io, int owne
 {
 	struct cache_impl *I = c->impl;
 	uint64_t off = io->off, end = io->off + io->len;
-	struct stream *s = NULL, *victim = NULL;
+	struct stream *s = NULL, *victim = &I->streams[0];	/* ra_init: at least 1 */
 
 	if (owner >= 0 && I->streams[owner].active)
 		s = &I->streams[owner];
@@ -277,7 +277,7 @@ static struct stream *stream_for(struct cache *c, const struct qio *io, int owne
 			victim = t;
 			break;
 		}
-		if (!victim || (victim->established && !t->established) ||
+		if ((victim->established && !t->established) ||
 		    (victim->established == t->established && t->tick < victim->tick))
 			victim = t;
 	}

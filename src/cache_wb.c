@@ -17,9 +17,9 @@
  * written), when its oldest data is wb_max_age_ms old, when a read needs
  * what it holds on disk, on cache_writeback_all() and on cache_flush().
  * Acknowledged-but-unwritten bytes (dirty_bytes, open and being written)
- * never exceed wb_max_dirty: a write that would pass it, or that finds no
- * buffer (at most nbuf_max), waits in arrival order until a write-out
- * completes.  Later writes wait behind it, so buffered data never
+ * never exceed wb_max_dirty (but one write is always taken when nothing
+ * is dirty): a write that would pass it, or that finds no buffer (at most
+ * nbuf_max), waits in arrival order until a write-out completes.  Later writes wait behind it, so buffered data never
  * overtakes older data.
  *
  * A failed write-out loses acknowledged data: it is logged, counted, the
@@ -170,14 +170,14 @@ static struct wbuf *oldest_dirty(struct cache_impl *I)
 	return o;
 }
 
+/* Arm the age timer for the oldest open buffer.  It is not moved when
+ * that buffer is written early: it then fires for nothing and re-arms. */
 static void age_arm(struct cache *c)
 {
 	struct cache_impl *I = c->impl;
 	struct wbuf *o = oldest_dirty(I);
 
-	if (!o)
-		loop_timer_cancel(c->loop, &I->age_timer);
-	else
+	if (o)
 		loop_timer_at(c->loop, &I->age_timer,
 			      o->t_first + (uint64_t)c->conf.wb_max_age_ms * 1000000ULL);
 }
@@ -190,13 +190,13 @@ static void write_out(struct cache *c, struct wbuf *w)
 	w->state = WB_WRITING;
 	w->serial = ++I->serial;
 	I->writing++;
+	I->open_bytes -= len;
 	c->st.wb_flushes++;
 	c->st.wb_flush_bytes += len;
 	/* read-ahead may have loaded the old data around the dirty range
 	 * meanwhile; from now on the store changes under it */
 	ra_invalidate(c, w->lo, len);
 	xfer_start(&w->x, ENG_WRITE, w->lo, len, w->mem + (w->lo - w->base));
-	age_arm(c);
 }
 
 static void age_due(struct loop_timer *t)
@@ -289,16 +289,6 @@ static enum take pass_through(struct cache *c, struct qio *io)
 	return cache_submit_write(c, io) ? TAKE_SUBMITTED : TAKE_WAIT;
 }
 
-static uint64_t open_dirty(const struct cache_impl *I)
-{
-	uint64_t n = 0;
-
-	for (const struct wbuf *w = I->active_head; w; w = w->next)
-		if (w->state == WB_DIRTY)
-			n += w->hi - w->lo;
-	return n;
-}
-
 /* Buffer write io whole, or pass it through, or say it must wait. */
 static enum take take(struct cache *c, struct qio *io)
 {
@@ -351,6 +341,7 @@ static enum take take(struct cache *c, struct qio *io)
 			memcpy(t->mem + (w->lo - w->base), w->mem + (w->lo - w->base),
 			       (size_t)(w->hi - w->lo));
 			c->st.dirty_bytes -= w->hi - w->lo;
+			I->open_bytes -= w->hi - w->lo;
 			t->lo = w->lo < t->lo ? w->lo : t->lo;
 			t->hi = w->hi > t->hi ? w->hi : t->hi;
 			if (w->t_first < t->t_first)
@@ -370,6 +361,7 @@ static enum take take(struct cache *c, struct qio *io)
 		t->hi = p[i].b > t->hi ? p[i].b : t->hi;
 		t->seq = ++I->seq;
 		c->st.dirty_bytes += (t->hi - t->lo) - before;
+		I->open_bytes += (t->hi - t->lo) - before;
 		p[i].into = t;
 	}
 	c->st.wb_buffered++;
@@ -378,9 +370,10 @@ static enum take take(struct cache *c, struct qio *io)
 	for (unsigned i = 0; i < n; i++)
 		if (p[i].into->state == WB_DIRTY && (I->eager || buf_full(c, p[i].into)))
 			write_out(c, p[i].into);
-	while (open_dirty(I) > c->conf.wb_max_dirty / 2 && (w = oldest_dirty(I)))
+	while (I->open_bytes > c->conf.wb_max_dirty / 2 && (w = oldest_dirty(I)))
 		write_out(c, w);
-	age_arm(c);
+	if (!I->age_timer.armed)
+		age_arm(c);
 	return TAKE_BUFFERED;
 }
 
@@ -398,13 +391,15 @@ void wb_pump(struct cache *c)
 	struct cache_impl *I = c->impl;
 	struct qio *io;
 
-	while ((io = I->wwait.head)) {
+	/* popped before it is taken: a write passed through is submitted,
+	 * and dq_submit() relinks io->next */
+	while ((io = qlist_pop(&I->wwait))) {
 		enum take r = take(c, io);
 		if (r == TAKE_WAIT) {
+			qlist_unpop(&I->wwait, io);
 			make_room(c);
 			return;
 		}
-		qlist_pop(&I->wwait);
 		if (r == TAKE_BUFFERED) {
 			io->res = 0;
 			io->done(io);

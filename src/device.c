@@ -510,6 +510,15 @@ void device_kick(struct device *d)
 
 /* ------------------------------------------------------- set-up, sync */
 
+/* Write-back lost acknowledged data: stop taking more, loudly. */
+static void cache_failed(void *ctx)
+{
+	struct device *d = ctx;
+
+	d->t.ata.readonly = true;
+	log_err("%s: acknowledged writes were lost: the device is read-only now", d->name);
+}
+
 int device_init(struct device *d, struct engine *e, struct loop *l,
 		const struct device_conf *c, char *err, size_t errlen)
 {
@@ -535,6 +544,8 @@ int device_init(struct device *d, struct engine *e, struct loop *l,
 		snprintf(err, errlen, "%s: out of memory for %u request buffers", d->name, d->nreqs);
 		return -ENOMEM;
 	}
+	d->cache.on_failure = cache_failed;	/* after cache_init(), which clears */
+	d->cache.failure_ctx = d;
 	for (unsigned k = 0; k < DEVICE_COAL_SLOTS; k++) {
 		d->coal[k].frame = malloc(cap);
 		if (!d->coal[k].frame) {

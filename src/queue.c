@@ -175,9 +175,10 @@ static bool members_aligned(const struct dq *q, const struct qio *m)
 	return true;
 }
 
-/* Start the I/O of a batch whose members are linked; false when it needs
- * a bounce buffer and none is free (the members keep waiting). */
-static bool start(struct dq *q, struct qbatch *bt)
+/* Start the I/O of a batch whose members are linked: 1 when started, 0
+ * when it needs a bounce buffer and none is free (the members keep
+ * waiting), -1 when it is too large for one (a caller's bug: failed). */
+static int start(struct dq *q, struct qbatch *bt)
 {
 	unsigned n = 0;
 
@@ -196,10 +197,15 @@ static bool start(struct dq *q, struct qbatch *bt)
 		bt->io.len = bt->len;
 		bt->io.iovcnt = n;
 		engine_submit(q->e, &bt->io);
-		return true;
+		return 1;
+	}
+	if (bt->hi - bt->lo > q->bounce_size) {
+		log_err("%s: unaligned I/O of %zu bytes is larger than a bounce buffer",
+			q->b->path, bt->len);
+		return -1;
 	}
 	if ((bt->bounce = take_bounce(q)) < 0)
-		return false;
+		return 0;
 	q->st.bounced++;
 	if (bt->op == ENG_READ) {
 		bt->phase = PH_BOUNCE_READ;
@@ -213,7 +219,7 @@ static bool start(struct dq *q, struct qbatch *bt)
 		bt->phase = PH_RMW_READ;
 		submit_span(bt, ENG_READ);
 	}
-	return true;
+	return 1;
 }
 
 /* The whole blocks (store offsets) a request of the export touches. */
@@ -329,7 +335,8 @@ static void unlink_picked(struct dq *q)
 void dq_kick(struct dq *q)
 {
 	static struct qio *cand[KICK_MAX];
-	unsigned n, i = 0;
+	struct qbatch *failed[KICK_MAX];
+	unsigned n, i = 0, nfailed = 0;
 
 	if (!q->wait_head || !q->free)
 		goto out;
@@ -338,10 +345,10 @@ void dq_kick(struct dq *q)
 	while (i < n && q->free) {
 		struct qbatch *bt = q->free;
 		unsigned k = gather(q, bt, cand, i, n);
-		if (!start(q, bt)) {
-			i += k;		/* no bounce buffer: these wait */
-			continue;
-		}
+		int rc = start(q, bt);
+		i += k;
+		if (rc == 0)
+			continue;	/* no bounce buffer: these wait */
 		q->free = bt->next;
 		bt->busy = true;
 		q->busy++;
@@ -349,9 +356,12 @@ void dq_kick(struct dq *q)
 		q->st.merged += k - 1;
 		for (struct qio *m = bt->first; m; m = m->mnext)
 			m->picked = true;
-		i += k;
+		if (rc < 0)
+			failed[nfailed++] = bt;
 	}
 	unlink_picked(q);
+	for (unsigned f = 0; f < nfailed; f++)
+		finish(failed[f], -EINVAL);
 out:
 	if (q->wait_head)
 		q->st.stalls++;

@@ -9,7 +9,9 @@
  * sends what O_DIRECT cannot take as it is (unaligned buffers, offsets or
  * lengths: 1 KiB frames on a 4K-sector disk, odd -o offsets) through
  * aligned bounce buffers, reading the partial blocks first when writing.
- * Knows nothing of AoE.
+ * Reads are not ordered against writes: a read queued after an overlapping
+ * write may be served before it (neither is acknowledged yet; the cache
+ * orders what it needs).  Knows nothing of AoE.
  */
 #ifndef AOEX_QUEUE_H
 #define AOEX_QUEUE_H
