@@ -88,6 +88,11 @@ void engine_kick(struct engine *e)
 		e->ops->kick(e);
 }
 
+bool engine_queued(const struct engine *e)
+{
+	return e->head != NULL;
+}
+
 unsigned engine_busy(const struct engine *e)
 {
 	return e->busy + (e->head != NULL);

@@ -68,6 +68,8 @@ const struct engine_stats *engine_stats(const struct engine *e);
 void engine_submit(struct engine *e, struct eng_io *io);
 /* Hand everything queued to the kernel (end of a loop wakeup). */
 void engine_kick(struct engine *e);
+/* Whether I/Os wait for engine_kick(). */
+bool engine_queued(const struct engine *e);
 /* I/Os submitted and not completed. */
 unsigned engine_busy(const struct engine *e);
 /* Wait for every I/O to complete, running done() callbacks (shutdown). */
