@@ -26,11 +26,6 @@ bool aoe_hdr_parse(const uint8_t *frame, size_t len, struct aoe_hdr *h);
  * Exact, broadcast shelf 0xffff, broadcast slot 0xff and their mixes. */
 bool aoe_addressed(uint16_t shelf, uint8_t slot, uint16_t my_shelf, uint8_t my_slot);
 
-static inline bool mac_is_broadcast(const uint8_t *mac)
-{
-	return (mac[0] & mac[1] & mac[2] & mac[3] & mac[4] & mac[5]) == 0xff;
-}
-
 /* Write the reply's common header into out: destination = the requester,
  * source = my_mac, version 1, R set, E cleared, the target's shelf/slot, the
  * request's command and tag bytes unchanged. */

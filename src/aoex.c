@@ -882,21 +882,15 @@ static int collect_configs(struct session *s, uint32_t tag, int ms,
 		return local_error("out of memory");
 	}
 	for (;;) {
-		uint64_t now = now_ns();
 		struct aoex_config qc;
-		ssize_t len;
+		ssize_t len = aoex_recv_until(&s->c, rep, cap, deadline);
 
-		if (now >= deadline)
-			break;
-		len = rawsock_recv(&s->c.rs, rep, cap, (int)((deadline - now + 999999) / 1000000));
 		if (len < 0) {
 			rc = local_error("receive: %s", strerror((int)-len));
 			break;
 		}
 		if (len == 0)
 			break;
-		if (s->c.verbose)
-			aoex_dump("recv", rep, (size_t)len);
 		if (!aoex_reply_for_us(&s->c, rep, (size_t)len) || rep[AOE_OFF_CMD] != AOE_CMD_CONFIG ||
 		    aoex_get_tag(&s->c, rep + AOE_OFF_TAG) != tag ||
 		    aoex_parse_config(rep, (size_t)len, &qc) < 0 || (qc.flags & AOE_FLAG_E) ||
@@ -1598,20 +1592,14 @@ static int cmd_raw(struct session *s, int argc, char **argv)
 	}
 	deadline = now_ns() + wait_ms * 1000000;
 	for (;;) {
-		uint64_t now = now_ns();
-		ssize_t n;
+		ssize_t n = aoex_recv_until(&s->c, rep, cap, deadline);
 
-		if (now >= deadline)
-			break;
-		n = rawsock_recv(&s->c.rs, rep, cap, (int)((deadline - now + 999999) / 1000000));
 		if (n < 0) {
 			rc = local_error("receive: %s", strerror((int)-n));
 			goto out;
 		}
 		if (n == 0)
 			break;
-		if (s->c.verbose)
-			aoex_dump("recv", rep, (size_t)n);
 		if (n <= AOE_OFF_VERFLAGS || get_be16(rep + AOE_OFF_TYPE) != AOE_ETHERTYPE ||
 		    !(rep[AOE_OFF_VERFLAGS] & AOE_FLAG_R))
 			continue;
@@ -1844,21 +1832,15 @@ static int cmd_probe(struct session *s, int argc, char **argv)
 	}
 	deadline = t0 + wait_ms * 1000000;
 	while (taken <= burst) {
-		uint64_t now = now_ns();
-		ssize_t n;
+		ssize_t n = aoex_recv_until(&s->c, rep, cap, deadline);
 		long i;
 
-		if (now >= deadline)
-			break;
-		n = rawsock_recv(&s->c.rs, rep, cap, (int)((deadline - now + 999999) / 1000000));
 		if (n < 0) {
 			rc = local_error("receive: %s", strerror((int)-n));
 			goto out;
 		}
 		if (n == 0)
 			break;
-		if (s->c.verbose)
-			aoex_dump("recv", rep, (size_t)n);
 		if (!aoex_reply_for_us(&s->c, rep, (size_t)n) || rep[AOE_OFF_CMD] != AOE_CMD_EXT)
 			continue;
 		i = find_tag(tags, burst + 1, aoex_get_tag(&s->c, rep + AOE_OFF_TAG));

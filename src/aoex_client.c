@@ -245,31 +245,34 @@ static int ms_until(uint64_t deadline)
 	return (int)((deadline - now + 999999) / 1000000);
 }
 
+ssize_t aoex_recv_until(struct aoex_client *c, uint8_t *buf, size_t cap, uint64_t deadline)
+{
+	int ms = ms_until(deadline);
+	ssize_t n;
+
+	if (ms == 0)
+		return 0;
+	n = rawsock_recv(&c->rs, buf, cap, ms);
+	if (n > 0 && c->verbose)
+		aoex_dump("recv", buf, (size_t)n);
+	return n;
+}
+
 ssize_t aoex_exchange(struct aoex_client *c, const uint8_t *req, size_t reqlen,
 		      unsigned tries, uint8_t *rep, size_t repmax)
 {
 	for (unsigned t = 0; t < tries; t++) {
 		int rc = aoex_send(c, req, reqlen);
 		uint64_t deadline = now_ns() + (uint64_t)c->timeout_ms * 1000000;
+		ssize_t n;
 
 		if (rc < 0)
 			return rc;
-		for (;;) {
-			int ms = ms_until(deadline);
-			ssize_t n;
-
-			if (ms == 0)
-				break;
-			n = rawsock_recv(&c->rs, rep, repmax, ms);
-			if (n < 0)
-				return n;
-			if (n == 0)
-				break;
-			if (c->verbose)
-				aoex_dump("recv", rep, (size_t)n);
+		while ((n = aoex_recv_until(c, rep, repmax, deadline)) > 0)
 			if (reply_matches(c, rep, (size_t)n, req))
 				return n;
-		}
+		if (n < 0)
+			return n;
 	}
 	return 0;
 }

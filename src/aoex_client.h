@@ -133,6 +133,10 @@ bool aoex_reply_for_us(const struct aoex_client *c, const uint8_t *f, size_t len
 ssize_t aoex_exchange(struct aoex_client *c, const uint8_t *req, size_t reqlen,
 		      unsigned tries, uint8_t *rep, size_t repmax);
 
+/* Receive one frame before monotonic time deadline (ns): its length, 0 at
+ * the deadline, or -errno.  Hex-dumped when verbose. */
+ssize_t aoex_recv_until(struct aoex_client *c, uint8_t *buf, size_t cap, uint64_t deadline);
+
 /* Send one frame (hex-dumped when verbose). */
 int aoex_send(struct aoex_client *c, const uint8_t *f, size_t len);
 

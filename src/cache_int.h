@@ -19,11 +19,6 @@
 #define CACHE_SWEEP_NS	(1000ULL * 1000 * 1000)		/* idle sweep period */
 #define CACHE_IDLE_NS	(3ULL * 1000 * 1000 * 1000)	/* unused this long: freed */
 
-/* A FIFO of requests linked through qio.next. */
-struct qlist {
-	struct qio *head, *tail;
-};
-
 /* One range of cache memory moved to or from the store.  It is cut into
  * pieces because the queue realigns an unaligned request through a bounce
  * buffer of DQ_MERGE_BYTES (+ 2 blocks): a larger unaligned request would
@@ -128,14 +123,6 @@ struct cache_impl {
 };
 
 /* cache.c */
-void qlist_push(struct qlist *l, struct qio *io);
-struct qio *qlist_pop(struct qlist *l);
-void qlist_unpop(struct qlist *l, struct qio *io);	/* back at the head */
-struct qio *qlist_take(struct qlist *l);	/* the whole chain; l empties */
-static inline bool ranges_overlap(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
-{
-	return a < d && c < b;
-}
 int xfer_alloc(struct xfer *x, struct cache *c, size_t maxlen, void (*done)(struct xfer *),
 	       void *owner);
 void xfer_release(struct xfer *x);

@@ -1381,24 +1381,25 @@ bool conf_mac_allowed(const struct conf_device *d, const uint8_t mac[6])
 	return !macs_has(&d->deny, mac);
 }
 
-bool conf_iface_served(const struct aoexd_conf *c, const char *ifname)
+/* An empty interfaces list means every interface. */
+static bool list_covers(const char (*names)[CONF_IFNAME_MAX], unsigned n, const char *ifname)
 {
-	if (!c->n_interfaces)
+	if (!n)
 		return true;
-	for (unsigned i = 0; i < c->n_interfaces; i++)
-		if (pattern_covers(c->interfaces[i], ifname))
+	for (unsigned i = 0; i < n; i++)
+		if (pattern_covers(names[i], ifname))
 			return true;
 	return false;
 }
 
+bool conf_iface_served(const struct aoexd_conf *c, const char *ifname)
+{
+	return list_covers(c->interfaces, c->n_interfaces, ifname);
+}
+
 bool conf_device_on_iface(const struct conf_device *d, const char *ifname)
 {
-	if (!d->n_interfaces)
-		return true;
-	for (unsigned i = 0; i < d->n_interfaces; i++)
-		if (pattern_covers(d->interfaces[i], ifname))
-			return true;
-	return false;
+	return list_covers(d->interfaces, d->n_interfaces, ifname);
 }
 
 void conf_iface_get(const struct aoexd_conf *c, const char *ifname, struct conf_iface *out)

@@ -342,6 +342,15 @@ static struct coal *free_slot(struct device *d)
 	return NULL;
 }
 
+/* The primary leads its group; it stays until every reply has gone. */
+static void open_group(struct req *g)
+{
+	g->group = g;
+	g->gnext_unsent = g;
+	g->gtail = g;
+	g->gopen = true;
+}
+
 static void close_group(struct req *g)
 {
 	g->gopen = false;
@@ -362,10 +371,7 @@ static bool sub_reads(struct device *d, struct iface *ifc, const uint8_t *frame,
 		if (!(c = free_slot(d)))
 			return false;
 	}
-	g->group = g;
-	g->gnext_unsent = g;
-	g->gtail = g;
-	g->gopen = true;
+	open_group(g);
 	done = issue_subreads(d, ifc, frame, len, g, 0, nsub);
 	if (done == nsub) {
 		g->gopen = false;	/* freed by req_finish() once all went */
@@ -394,10 +400,7 @@ static void continue_subreads(struct device *d)
 			struct req *g = req_get(d);
 			req_fill(g, c->ifc, c->reply, &c->o);
 			memcpy(g->frame, c->reply, c->o.v == AOE_V_IO ? ATA_HDR_LEN : c->o.len);
-			g->group = g;
-			g->gnext_unsent = g;
-			g->gtail = g;
-			g->gopen = true;
+			open_group(g);
 			c->primary = g;
 			start_primary(d, g, &c->o);
 		}

@@ -93,11 +93,6 @@ bool engine_queued(const struct engine *e)
 	return e->head != NULL;
 }
 
-unsigned engine_busy(const struct engine *e)
-{
-	return e->busy + (e->head != NULL);
-}
-
 void engine_drain(struct engine *e)
 {
 	while (e->head || e->busy) {

@@ -70,8 +70,6 @@ void engine_submit(struct engine *e, struct eng_io *io);
 void engine_kick(struct engine *e);
 /* Whether I/Os wait for engine_kick(). */
 bool engine_queued(const struct engine *e);
-/* I/Os submitted and not completed. */
-unsigned engine_busy(const struct engine *e);
 /* Wait for every I/O to complete, running done() callbacks (shutdown). */
 void engine_drain(struct engine *e);
 

@@ -55,21 +55,57 @@ void dq_free(struct dq *q)
 	q->batches = NULL;
 }
 
+/* ------------------------------------------------------------- lists */
+
+void qlist_push(struct qlist *l, struct qio *io)
+{
+	io->next = NULL;
+	if (l->tail)
+		l->tail->next = io;
+	else
+		l->head = io;
+	l->tail = io;
+}
+
+struct qio *qlist_pop(struct qlist *l)
+{
+	struct qio *io = l->head;
+
+	if (io) {
+		l->head = io->next;
+		if (!l->head)
+			l->tail = NULL;
+		io->next = NULL;
+	}
+	return io;
+}
+
+void qlist_unpop(struct qlist *l, struct qio *io)
+{
+	io->next = l->head;
+	l->head = io;
+	if (!l->tail)
+		l->tail = io;
+}
+
+struct qio *qlist_take(struct qlist *l)
+{
+	struct qio *io = l->head;
+
+	l->head = l->tail = NULL;
+	return io;
+}
+
 bool dq_idle(const struct dq *q)
 {
-	return q->busy == 0 && q->wait_head == NULL;
+	return q->busy == 0 && q->wait.head == NULL;
 }
 
 void dq_submit(struct dq *q, struct qio *io)
 {
-	io->next = NULL;
 	io->mnext = NULL;
 	io->picked = false;
-	if (q->wait_tail)
-		q->wait_tail->next = io;
-	else
-		q->wait_head = io;
-	q->wait_tail = io;
+	qlist_push(&q->wait, io);
 	q->st.requests++;
 	if (++q->waiting > q->st.waiting_max)
 		q->st.waiting_max = q->waiting;
@@ -232,11 +268,6 @@ static void span_of(const struct dq *q, uint64_t off, size_t len, uint64_t *lo, 
 	*hi = align_up(start + len, a);
 }
 
-static bool spans_overlap(uint64_t lo1, uint64_t hi1, uint64_t lo2, uint64_t hi2)
-{
-	return lo1 < hi2 && lo2 < hi1;
-}
-
 /* A write may start only when no write in flight and no earlier waiting
  * write touches its blocks: writes to the same blocks land in arrival
  * order, and a read-modify-write never races another write. */
@@ -248,11 +279,11 @@ static bool write_blocked(const struct dq *q, const struct qio *io,
 	span_of(q, io->off, io->len, &lo, &hi);
 	for (unsigned i = 0; i < q->depth; i++) {
 		const struct qbatch *bt = &q->batches[i];
-		if (bt->busy && bt->op == ENG_WRITE && spans_overlap(lo, hi, bt->lo, bt->hi))
+		if (bt->busy && bt->op == ENG_WRITE && ranges_overlap(lo, hi, bt->lo, bt->hi))
 			return true;
 	}
 	for (unsigned i = 0; i < nheld; i++)
-		if (spans_overlap(lo, hi, held[i][0], held[i][1]))
+		if (ranges_overlap(lo, hi, held[i][0], held[i][1]))
 			return true;
 	return false;
 }
@@ -274,7 +305,7 @@ static unsigned pick(struct dq *q, struct qio **cand)
 	static uint64_t held[KICK_MAX][2];
 	unsigned n = 0, nheld = 0;
 
-	for (struct qio *io = q->wait_head; io && n < KICK_MAX; io = io->next) {
+	for (struct qio *io = q->wait.head; io && n < KICK_MAX; io = io->next) {
 		if (io->op == ENG_WRITE) {
 			uint64_t lo, hi;
 			bool blocked = write_blocked(q, io, held, nheld);
@@ -318,15 +349,15 @@ static unsigned gather(struct dq *q, struct qbatch *bt, struct qio **cand, unsig
 
 static void unlink_picked(struct dq *q)
 {
-	struct qio **pp = &q->wait_head;
+	struct qio **pp = &q->wait.head;
 
-	q->wait_tail = NULL;
+	q->wait.tail = NULL;
 	while (*pp) {
 		if ((*pp)->picked) {
 			*pp = (*pp)->next;
 			q->waiting--;
 		} else {
-			q->wait_tail = *pp;
+			q->wait.tail = *pp;
 			pp = &(*pp)->next;
 		}
 	}
@@ -338,7 +369,7 @@ void dq_kick(struct dq *q)
 	struct qbatch *failed[KICK_MAX];
 	unsigned n, i = 0, nfailed = 0;
 
-	if (!q->wait_head || !q->free)
+	if (!q->wait.head || !q->free)
 		goto out;
 	n = pick(q, cand);
 	qsort(cand, n, sizeof cand[0], by_op_then_offset);
@@ -363,6 +394,6 @@ void dq_kick(struct dq *q)
 	for (unsigned f = 0; f < nfailed; f++)
 		finish(failed[f], -EINVAL);
 out:
-	if (q->wait_head)
+	if (q->wait.head)
 		q->st.stalls++;
 }

@@ -37,10 +37,27 @@ struct qio {
 	void (*done)(struct qio *q);
 	void *ctx;
 	/* queue-private */
-	struct qio *next;	/* waiting list */
+	struct qio *next;	/* waiting list (struct qlist) */
 	struct qio *mnext;	/* next in the same merged I/O */
 	bool picked;
 };
+
+/* A FIFO of requests linked through qio.next (the queue's waiting list,
+ * and the cache's waiters). */
+struct qlist {
+	struct qio *head, *tail;
+};
+
+void qlist_push(struct qlist *l, struct qio *io);
+struct qio *qlist_pop(struct qlist *l);
+void qlist_unpop(struct qlist *l, struct qio *io);	/* back at the head */
+struct qio *qlist_take(struct qlist *l);	/* the whole chain; l empties */
+
+/* Whether byte ranges [a, b) and [c, d) share a byte. */
+static inline bool ranges_overlap(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
+{
+	return a < d && c < b;
+}
 
 struct dq_stats {
 	uint64_t requests;	/* qios queued */
@@ -60,7 +77,7 @@ struct dq {
 	unsigned depth;		/* engine I/Os at most */
 	unsigned busy;		/* engine I/Os now */
 	unsigned waiting;
-	struct qio *wait_head, *wait_tail;
+	struct qlist wait;	/* in arrival order */
 	struct qbatch *batches;	/* depth of them */
 	struct qbatch *free;
 	uint8_t *bounce[DQ_BOUNCE];	/* allocated on first need */

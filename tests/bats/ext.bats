@@ -1007,3 +1007,27 @@ active=tag_random"
 	assert_counter sub_reads 1
 	assert_counter reads 2
 }
+
+@test "a duplicate that arrives while its original is in flight is answered after it, written once" {
+	make_disk 64
+	mk_payloads
+	start_aoexd
+	run aoex ext $T tag_inc_le
+	assert_success
+	# stopped, the daemon leaves both frames in its RX ring: it then takes
+	# them in one wakeup, so the original's write is still queued when the
+	# duplicate is looked at
+	kill -STOP "$AOEXD_PID"
+	ns "$AOEX" -i "$IIF" raw -W 0 "$(wframe 07000000 30 "$A")" >/dev/null || true
+	ns "$AOEX" -i "$IIF" raw -W 0 "$(wframe 07000000 30 "$B")" >/dev/null || true
+	kill -CONT "$AOEXD_PID"
+	sleep 0.5
+	stop_aoexd
+	disk_has 30 "$A"
+	assert_counter writes 1
+	assert_counter dup_writes 1
+	assert_counter dup_in_flight 1
+	# both were answered: the write's reply and the duplicate's
+	# + the advertisement, the Query Config and the 0x23 replies of aoex ext
+	assert_counter tx_frames 5
+}
