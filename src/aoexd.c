@@ -28,6 +28,7 @@
 
 #include "aoe.h"
 #include "conf.h"
+#include "daemon.h"
 #include "device.h"
 #include "frame.h"
 #include "log.h"
@@ -37,34 +38,6 @@
 #include "rawsock.h"
 #include "util.h"
 #include "wire.h"
-
-#define RX_BUDGET 256	/* frames per interface per wakeup, for fairness */
-#define DM_MAX_IFACES 32	/* = the bits of served.iface_mask */
-
-/* One export and what the daemon (not the device) keeps about it. */
-struct served {
-	struct device dev;
-	struct conf_device conf;	/* -c: its section, for the ACL */
-	bool acl;			/* -c: check conf's accept/deny lists */
-	uint32_t iface_mask;		/* bit i: served on ifaces[i] */
-	uint64_t acl_denied;		/* frames for it its ACL refused */
-};
-
-struct daemon {
-	struct loop loop;
-	struct iface ifaces[DM_MAX_IFACES];
-	struct loop_watch if_watch[DM_MAX_IFACES];
-	unsigned n_ifaces;
-	struct served *devs;
-	unsigned n_devs;
-	struct engine *eng;
-	struct loop_watch sig_watch;
-	/* -c */
-	const char *config_file;
-	bool log_level_set;		/* --log-level wins over the file */
-	struct aoexd_conf *conf;	/* the running configuration */
-	char pid_file[CONF_PATH_MAX];	/* written by us: removed at exit */
-};
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
