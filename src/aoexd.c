@@ -282,7 +282,10 @@ static void open_backing(struct daemon *dm, const struct options *o)
 static void setup_device(struct daemon *dm, const struct options *o)
 {
 	struct device *d = &dm->devs[0].dev;
-	struct device_conf dc = { .queue_depth = o->queue_depth, .cache = o->cache };
+	struct device_conf dc = {
+		.queue_depth = o->queue_depth, .merge_delay_us = o->merge_delay_us,
+		.cache = o->cache,
+	};
 	char err[320], host[64] = "";
 
 	snprintf(d->name, sizeof d->name, "e%u.%u", o->shelf, o->slot);
@@ -363,10 +366,10 @@ static void log_device_stats(const struct device *d, const struct engine *e)
 		   U(d->st.tx_full), U(d->st.queue_full),
 		   U(d->st.serviced ? d->st.service_ns / d->st.serviced / 1000 : 0));
 	log_notice("stats %s queue requests=%llu ios=%llu merged=%llu bounced=%llu rmw=%llu "
-		   "overlap_waits=%llu stalls=%llu waiting_max=%llu submit_calls=%llu "
+		   "overlap_waits=%llu stalls=%llu waiting_max=%llu held=%llu submit_calls=%llu "
 		   "submitted=%llu eagain=%llu reap_calls=%llu",
 		   d->name, U(qs->requests), U(qs->ios), U(qs->merged), U(qs->bounced),
-		   U(qs->rmw), U(qs->overlap_waits), U(qs->stalls), U(qs->waiting_max),
+		   U(qs->rmw), U(qs->overlap_waits), U(qs->stalls), U(qs->waiting_max), U(qs->held),
 		   U(es->submit_calls), U(es->submitted), U(es->eagain), U(es->reap_calls));
 	log_notice("stats %s cache ra_hits=%llu ra_misses=%llu ra_bypass=%llu ra_loads=%llu "
 		   "ra_stale=%llu wb_buffered=%llu wb_flushes=%llu wb_flush_bytes=%llu "
@@ -528,6 +531,7 @@ static void setup_served(struct daemon *dm, struct served *s, const char *host)
 	struct device *d = &s->dev;
 	struct device_conf dc = {
 		.queue_depth = tu->queue_depth > 16 ? tu->queue_depth : 16,
+		.merge_delay_us = tu->merge_delay_us,
 		.cache = {
 			.ra_chunk = (size_t)tu->read_ahead,
 			.ra_streams = tu->read_ahead_streams,
@@ -553,8 +557,6 @@ static void setup_served(struct daemon *dm, struct served *s, const char *host)
 	for (unsigned i = 0; i < dm->n_ifaces; i++)
 		if ((s->iface_mask & (1u << i)) && dm->ifaces[i].mtu > dc.mtu_max)
 			dc.mtu_max = dm->ifaces[i].mtu;
-	if (tu->merge_delay_us)
-		log_warn("%s (%s): merge-delay is not supported yet; ignored", d->name, cd->name);
 	if (device_init(d, dm->eng, &dm->loop, &dc, err, sizeof err) < 0)
 		die("%s", err);
 }

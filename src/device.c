@@ -547,6 +547,7 @@ int device_init(struct device *d, struct engine *e, struct loop *l,
 		snprintf(err, errlen, "%s: out of memory for %u request buffers", d->name, d->nreqs);
 		return -ENOMEM;
 	}
+	dq_set_merge_delay(&d->q, l, c->merge_delay_us);
 	d->cache.on_failure = cache_failed;	/* after cache_init(), which clears */
 	d->cache.failure_ctx = d;
 	for (unsigned k = 0; k < DEVICE_COAL_SLOTS; k++) {
@@ -597,7 +598,7 @@ int device_sync(struct device *d)
 	if (cache_flush(&d->cache, &io) == CACHE_MISS)
 		dq_submit(&d->q, &io);
 	while (res == 1 || !dq_idle(&d->q) || !cache_idle(&d->cache)) {
-		dq_kick(&d->q);
+		dq_kick_now(&d->q);
 		engine_drain(d->eng);
 	}
 	if (res < 0)

@@ -45,6 +45,7 @@ struct device_conf {
 	unsigned queue_depth;	/* engine I/Os in flight at most */
 	unsigned requests;	/* request buffers (0: from bufcnt) */
 	unsigned mtu_max;	/* largest MTU of the interfaces served */
+	unsigned merge_delay_us;	/* see dq_set_merge_delay(); 0 = off */
 	struct cache_conf cache;
 };
 

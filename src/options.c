@@ -63,6 +63,9 @@ static const char usage_text[] =
 "      --queue-depth N   disk I/Os in flight at most (default 64, 1..1024);\n"
 "                        more requests wait in the queue, never dropped while\n"
 "                        request buffers remain (4 x bufcnt, at least 64)\n"
+"      --merge-delay US  when the disk is idle, hold the first request up to\n"
+"                        US microseconds (0..10000, default 0 = off) so that\n"
+"                        its neighbours arriving next merge into one I/O\n"
 "      --write-policy P  write-through (default): a write is acknowledged\n"
 "                        once it is on the backing store.  write-back: a\n"
 "                        write is acknowledged once it is in a buffer; up to\n"
@@ -106,6 +109,7 @@ enum {
 	OPT_MODEL = 256, OPT_SERIAL, OPT_MTU, OPT_RXF, OPT_TXF, OPT_NORX, OPT_NOTX,
 	OPT_NOPROBE, OPT_LOGLEVEL, OPT_ENGINE, OPT_BUFFERED, OPT_QDEPTH, OPT_WPOLICY,
 	OPT_WBACK, OPT_RA, OPT_RASTREAMS, OPT_WBSIZE, OPT_MAXDIRTY, OPT_MAXAGE, OPT_CHECK,
+	OPT_MERGEDELAY,
 };
 
 static const struct option long_opts[] = {
@@ -130,6 +134,7 @@ static const struct option long_opts[] = {
 	{ "engine", required_argument, NULL, OPT_ENGINE },
 	{ "buffered", no_argument, NULL, OPT_BUFFERED },
 	{ "queue-depth", required_argument, NULL, OPT_QDEPTH },
+	{ "merge-delay", required_argument, NULL, OPT_MERGEDELAY },
 	{ "write-policy", required_argument, NULL, OPT_WPOLICY },
 	{ "write-back", no_argument, NULL, OPT_WBACK },
 	{ "read-ahead", required_argument, NULL, OPT_RA },
@@ -271,6 +276,9 @@ void options_parse(struct options *o, int argc, char **argv)
 			break;
 		case OPT_BUFFERED: o->direct = false; break;
 		case OPT_QDEPTH: o->queue_depth = (unsigned)num(optarg, 1, 1024, "queue depth"); break;
+		case OPT_MERGEDELAY:
+			o->merge_delay_us = (unsigned)num(optarg, 0, 10000, "merge delay");
+			break;
 		case OPT_WPOLICY:
 			if (strcmp(optarg, "write-back") == 0)
 				o->cache.write_back = true;

@@ -38,6 +38,7 @@ struct options {
 	bool probe;			/* look for another target with our address */
 	enum engine_kind engine;
 	unsigned queue_depth;
+	unsigned merge_delay_us;	/* --merge-delay; 0 = off */
 	struct cache_conf cache;
 };
 

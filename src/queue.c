@@ -2,6 +2,7 @@
 #include "config.h"
 #include "queue.h"
 #include "log.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -47,8 +48,24 @@ int dq_init(struct dq *q, struct backing *b, struct engine *e, unsigned depth)
 	return 0;
 }
 
+/* The timer only wakes the loop: its end-of-batch kick sends what was held. */
+static void hold_due(struct loop_timer *t)
+{
+	(void)t;
+}
+
+void dq_set_merge_delay(struct dq *q, struct loop *l, unsigned delay_us)
+{
+	q->loop = l;
+	q->merge_delay_ns = (uint64_t)delay_us * 1000;
+	q->hold_timer.fn = hold_due;
+	q->hold_timer.ctx = q;
+}
+
 void dq_free(struct dq *q)
 {
+	if (q->loop)
+		loop_timer_cancel(q->loop, &q->hold_timer);
 	for (unsigned i = 0; i < DQ_BOUNCE; i++)
 		free(q->bounce[i]);
 	free(q->batches);
@@ -106,6 +123,7 @@ void dq_submit(struct dq *q, struct qio *io)
 	io->mnext = NULL;
 	io->picked = false;
 	qlist_push(&q->wait, io);
+	q->waiting_bytes += io->len;
 	q->st.requests++;
 	if (++q->waiting > q->st.waiting_max)
 		q->st.waiting_max = q->waiting;
@@ -354,6 +372,7 @@ static void unlink_picked(struct dq *q)
 	q->wait.tail = NULL;
 	while (*pp) {
 		if ((*pp)->picked) {
+			q->waiting_bytes -= (*pp)->len;
 			*pp = (*pp)->next;
 			q->waiting--;
 		} else {
@@ -363,12 +382,44 @@ static void unlink_picked(struct dq *q)
 	}
 }
 
+/* Whether to hold what waits a little longer: the delay is on, nothing of
+ * this queue is in flight (otherwise its completion brings the next kick
+ * and what arrives meanwhile merges anyway), less than one full merged I/O
+ * waits, and the first kick that found it is recent. */
+static bool hold_back(struct dq *q)
+{
+	uint64_t now;
+
+	if (!q->merge_delay_ns || !q->wait.head || q->busy)
+		return false;
+	if (q->waiting >= DQ_MERGE_IOV || q->waiting_bytes >= DQ_MERGE_BYTES)
+		return false;
+	now = now_ns();
+	if (!q->hold_since) {
+		q->hold_since = now;
+		loop_timer_at(q->loop, &q->hold_timer, now + q->merge_delay_ns);
+	}
+	if (now - q->hold_since < q->merge_delay_ns) {
+		q->st.held++;
+		return true;
+	}
+	return false;
+}
+
 void dq_kick(struct dq *q)
+{
+	if (hold_back(q))
+		return;
+	dq_kick_now(q);
+}
+
+void dq_kick_now(struct dq *q)
 {
 	static struct qio *cand[KICK_MAX];
 	struct qbatch *failed[KICK_MAX];
 	unsigned n, i = 0, nfailed = 0;
 
+	q->hold_since = 0;
 	if (!q->wait.head || !q->free)
 		goto out;
 	n = pick(q, cand);

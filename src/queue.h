@@ -21,6 +21,7 @@
 #include <sys/uio.h>
 
 #include "engine.h"
+#include "loop.h"
 
 #define DQ_MERGE_IOV	128		/* requests in one merged I/O */
 #define DQ_MERGE_BYTES	(256u * 1024)	/* bytes in one merged I/O */
@@ -69,6 +70,7 @@ struct dq_stats {
 	uint64_t stalls;	/* wakeups that ended with requests waiting for depth */
 	uint64_t errors;	/* engine I/Os that failed */
 	uint64_t waiting_max;	/* most requests waiting at once */
+	uint64_t held;		/* kicks that held requests back (merge delay) */
 };
 
 struct dq {
@@ -83,18 +85,30 @@ struct dq {
 	uint8_t *bounce[DQ_BOUNCE];	/* allocated on first need */
 	bool bounce_busy[DQ_BOUNCE];
 	size_t bounce_size;
+	/* merge delay: hold a small batch back this long for neighbours */
+	uint64_t merge_delay_ns;	/* 0 = off */
+	uint64_t hold_since;		/* when the held requests were first kicked */
+	uint64_t waiting_bytes;
+	struct loop *loop;
+	struct loop_timer hold_timer;
 	struct dq_stats st;
 };
 
 int dq_init(struct dq *q, struct backing *b, struct engine *e, unsigned depth);
 void dq_free(struct dq *q);
+/* Hold requests back up to delay_us after they are first kicked, while
+ * fewer than a full merged I/O wait, so that neighbours arriving in the
+ * next wakeups ride in the same I/O (ggaoed's merge-delay).  0 = off. */
+void dq_set_merge_delay(struct dq *q, struct loop *l, unsigned delay_us);
 
 /* Queue q; it is dispatched at the next dq_kick().  done() runs from the
  * loop once the I/O that carries it completes. */
 void dq_submit(struct dq *q, struct qio *io);
 /* Dispatch what depth and ordering allow (end of a loop wakeup), before
- * engine_kick(). */
+ * engine_kick(); honours the merge delay. */
 void dq_kick(struct dq *q);
+/* The same, at once whatever the merge delay (shutdown, sync). */
+void dq_kick_now(struct dq *q);
 /* Requests waiting or in flight. */
 bool dq_idle(const struct dq *q);
 

@@ -165,3 +165,27 @@ cached_pages() {
 		stop_aoexd
 	done
 }
+
+@test "merge delay: an idle disk holds the first write for its neighbours (window 4: 4 frames per I/O)" {
+	direct_disk 8
+	random_file "$W" 8192
+	# without the delay as the reference, then with 5 ms
+	start_aoexd --read-ahead 0
+	aoex -w 4 write $T 0 -f "$W"
+	stop_aoexd
+	local plain_ios
+	plain_ios=$(counter ios)
+	assert_counter held 0
+	start_aoexd --read-ahead 0 --merge-delay 5000
+	aoex -w 4 write $T 0 -f "$W"
+	ref_put 0 "$W"
+	stop_aoexd
+	assert_disk_is_ref
+	local ios req
+	ios=$(counter ios) req=$(counter requests)
+	echo "# without delay ios=$plain_ios; with 5 ms ios=$ios for $req requests"
+	assert_counter_ge held 1
+	# 4096 write frames, 4 outstanding: each I/O carries all four
+	[ "$ios" -le $((req / 4 + 8)) ] || fail "ios=$ios for $req requests with the delay"
+	[ "$ios" -lt "$plain_ios" ] || fail "the delay merged nothing more ($ios vs $plain_ios)"
+}
