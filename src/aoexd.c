@@ -367,10 +367,11 @@ static void log_device_stats(const struct device *d, const struct engine *e)
 		   U(d->st.serviced ? d->st.service_ns / d->st.serviced / 1000 : 0));
 	log_notice("stats %s queue requests=%llu ios=%llu merged=%llu bounced=%llu rmw=%llu "
 		   "overlap_waits=%llu stalls=%llu waiting_max=%llu held=%llu submit_calls=%llu "
-		   "submitted=%llu eagain=%llu reap_calls=%llu",
+		   "submitted=%llu eagain=%llu reap_calls=%llu sync_flush_fallbacks=%llu",
 		   d->name, U(qs->requests), U(qs->ios), U(qs->merged), U(qs->bounced),
 		   U(qs->rmw), U(qs->overlap_waits), U(qs->stalls), U(qs->waiting_max), U(qs->held),
-		   U(es->submit_calls), U(es->submitted), U(es->eagain), U(es->reap_calls));
+		   U(es->submit_calls), U(es->submitted), U(es->eagain), U(es->reap_calls),
+		   U(es->sync_flush_fallback));
 	log_notice("stats %s cache ra_hits=%llu ra_misses=%llu ra_bypass=%llu ra_loads=%llu "
 		   "ra_stale=%llu wb_buffered=%llu wb_flushes=%llu wb_flush_bytes=%llu "
 		   "wb_read_hits=%llu wb_errors=%llu dirty_bytes=%llu",

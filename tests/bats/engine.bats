@@ -468,3 +468,56 @@ wb_failure() {
 @test "write-back failure without read-ahead (writes passed through untracked)" {
 	wb_failure --read-ahead 0
 }
+
+# ------------------------------------------- kernels that refuse (aiofault)
+
+# with_aiofault VAR=VALUE...: run aoexd with tests/tools/aiofault.so
+# preloaded and these settings, so io_submit fails as an old or busy
+# kernel makes it fail
+with_aiofault() {
+	local so=$TOP_BUILDDIR/tests/tools/aiofault.so w=$BATS_TEST_TMPDIR/aoexd-aiofault
+	[ -f "$so" ] || skip "tests/tools/aiofault.so not built (static build?)"
+	printf '#!/bin/sh\nexec env LD_PRELOAD=%s ASAN_OPTIONS=%s %s "%s" "$@"\n' \
+		"$so" "${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$*" "$AOEXD" >"$w"
+	chmod +x "$w"
+	AOEXD=$w
+}
+
+@test "no asynchronous fdatasync (kernels before 4.18): FLUSH falls back to a synchronous one, once warned" {
+	make_disk 8192
+	with_aiofault AIOFAULT_FDSYNC_EINVAL=1
+	start_aoexd --write-back --max-age 60000
+	random_file "$W" 512
+	aoex -w 8 write $T 40 -f "$W"
+	ref_put 40 "$W"
+	run aoex flush $T
+	assert_success
+	# the second one goes straight to the synchronous path
+	aoex -w 8 write $T 1000 -f "$W"
+	ref_put 1000 "$W"
+	run aoex flush $T
+	assert_success
+	kill9
+	assert_disk_is_ref
+	[ "$(grep -c 'aiofault: fdsync refused' "$LOG")" = 1 ] || fail "$(grep aiofault "$LOG")"
+	[ "$(grep -c 'no asynchronous fdatasync' "$LOG")" = 1 ] || fail "warned $(grep -c 'no asynchronous fdatasync' "$LOG") times"
+}
+
+@test "io_submit EAGAIN (full kernel queue), with and without I/O in flight: nothing lost, counted" {
+	make_disk 16384
+	with_aiofault AIOFAULT_EAGAIN_EVERY=3
+	start_aoexd --read-ahead 0
+	random_file "$W" 8192
+	aoex -w 64 write $T 0 -f "$W"
+	ref_put 0 "$W"
+	aoex -w 64 read $T 0 16384 -o "$R"
+	cmp "$R" "$REF"
+	stop_aoexd
+	assert_disk_is_ref
+	assert_counter io_errors 0
+	local injected
+	injected=$(grep -o 'aiofault: einval=0 eagain=[0-9]*' "$LOG" | grep -o '[0-9]*$')
+	echo "# eagain injected=$injected counted with I/O in flight=$(counter eagain)"
+	[ "${injected:-0}" -gt 0 ] || fail "no EAGAIN injected"
+	assert_counter_ge eagain 1
+}
