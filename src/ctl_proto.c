@@ -244,11 +244,20 @@ void ctl_json_str(struct ctl_buf *b, const char *s)
 
 /* --------------------------------------------------------- records */
 
+/* s into dst of n bytes, cut to fit, always NUL-terminated */
+static void copy(char *dst, size_t n, const char *s)
+{
+	size_t l = strnlen(s, n - 1);
+
+	memcpy(dst, s, l);
+	dst[l] = 0;
+}
+
 void ctl_rec_init(struct ctl_rec *r, const char *kind, const char *name)
 {
 	r->n = 0;
-	snprintf(r->kind, sizeof r->kind, "%s", kind);
-	snprintf(r->name, sizeof r->name, "%s", name);
+	copy(r->kind, sizeof r->kind, kind);
+	copy(r->name, sizeof r->name, name);
 }
 
 static struct ctl_kv *rec_add(struct ctl_rec *r, const char *key, enum ctl_vtype t)
@@ -258,7 +267,7 @@ static struct ctl_kv *rec_add(struct ctl_rec *r, const char *key, enum ctl_vtype
 	if (r->n == CTL_REC_MAX)
 		return NULL;
 	kv = &r->kv[r->n++];
-	snprintf(kv->key, sizeof kv->key, "%s", key);
+	copy(kv->key, sizeof kv->key, key);
 	kv->type = t;
 	kv->v = 0;
 	kv->s[0] = 0;
@@ -286,7 +295,7 @@ void ctl_rec_str(struct ctl_rec *r, const char *key, const char *s)
 	struct ctl_kv *kv = rec_add(r, key, CTL_V_STR);
 
 	if (kv)
-		snprintf(kv->s, sizeof kv->s, "%s", s);
+		copy(kv->s, sizeof kv->s, s);
 }
 
 const struct ctl_kv *ctl_rec_get(const struct ctl_rec *r, const char *key)
