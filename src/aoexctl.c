@@ -146,6 +146,10 @@ static int exchange(const char *line, struct ctl_buf *resp)
 		ssize_t n = recv(fd, buf, sizeof buf, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
+		/* the daemon closed with input of ours unread (it refused us
+		 * early, or the request was too long): its answer came first */
+		if (n < 0 && errno == ECONNRESET && resp->len)
+			break;
 		if (n < 0) {
 			fprintf(stderr, "aoexctl: %s: %s\n", sock_path,
 				errno == EAGAIN ? "no answer within 10 seconds" : strerror(errno));

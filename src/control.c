@@ -49,6 +49,16 @@ struct control {
 
 /* ------------------------------------------------------------ clients */
 
+/* Closing a Unix socket with unread input resets the peer, which may then
+ * lose our answer: read (a bounded amount of) what is left first. */
+static void drain(int fd)
+{
+	char junk[4096];
+
+	for (int i = 0; i < 16 && recv(fd, junk, sizeof junk, MSG_DONTWAIT) > 0; i++)
+		;
+}
+
 static void client_close(struct ctl_client *c)
 {
 	struct loop *l = &c->ctl->dm->loop;
@@ -57,6 +67,7 @@ static void client_close(struct ctl_client *c)
 		return;
 	loop_timer_cancel(l, &c->timer);
 	loop_del(l, &c->w);
+	drain(c->w.fd);
 	close(c->w.fd);
 	c->w.fd = -1;
 	c->writing = false;
@@ -118,7 +129,6 @@ static void client_respond(struct ctl_client *c)
 			   CTL_RESP_MAX);
 	}
 	c->writing = true;
-	shutdown(c->w.fd, SHUT_RD);
 	/* from reading to writing: the watch now waits for room */
 	loop_del(l, &c->w);
 	if (loop_add(l, &c->w, EPOLLOUT) < 0) {
@@ -206,6 +216,7 @@ static void turn_away(int fd, const char *why)
 
 	if (send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		log_debug("control: %s", strerror(errno));
+	drain(fd);
 	close(fd);
 }
 

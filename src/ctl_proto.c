@@ -106,8 +106,8 @@ int ctl_parse_request(const char *buf, size_t len, struct ctl_request *out,
 	if (!have_cmd)
 		return fail(err, errlen, "empty request");
 	if (out->nargs < cmds[out->cmd].min)
-		return fail(err, errlen, "%s needs a NAME (a device, eSHELF.SLOT or an interface)",
-			    cmds[out->cmd].name);
+		return fail(err, errlen, "%s needs a device NAME (its name in the configuration "
+			    "or eSHELF.SLOT)", cmds[out->cmd].name);
 	return 0;
 }
 
