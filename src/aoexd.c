@@ -406,6 +406,21 @@ static void log_stats(const struct daemon *dm)
 	}
 }
 
+/* The control socket: --control wins over the file's control-socket; a
+ * socket that another daemon answers on, or one we cannot create, leaves
+ * this daemon without one (it still serves), with a warning. */
+static void setup_control(struct daemon *dm, const struct options *o)
+{
+	const char *path = o->control ? o->control :
+			   dm->conf ? dm->conf->control_socket : CONF_DEF_CONTROL_SOCKET;
+	char err[400];
+
+	if (strcmp(path, "none") == 0)
+		return;
+	if (control_open(dm, path, dm->conf ? dm->conf->control_group : "", err, sizeof err))
+		log_warn("%s", err);
+}
+
 /* ---------------------------------------------------------- the command line
  * vblade's form: one device, its options from argv. */
 static void start_single(struct daemon *dm, const struct options *o)
@@ -426,6 +441,7 @@ static void start_single(struct daemon *dm, const struct options *o)
 	setup_device(dm, o);
 	if (setup_signals(dm) < 0)
 		die("signals: %s", strerror(errno));
+	setup_control(dm, o);	/* before "serving": aoexctl works from then on */
 
 	log_notice("serving %s: %s, %llu sectors, %s, %s (alignment %u), bufcnt %u, "
 		   "engine %s, queue depth %u, %s, read-ahead %zuK x %u", s->dev.name,
@@ -664,6 +680,7 @@ static void start_config(struct daemon *dm, const struct options *o)
 	if (setup_signals(dm) < 0)
 		die("signals: %s", strerror(errno));
 	write_pid_file(dm, c->pid_file);
+	setup_control(dm, o);	/* before "serving": aoexctl works from then on */
 
 	for (unsigned k = 0; k < dm->n_devs; k++) {
 		struct served *s = &dm->devs[k];
@@ -691,21 +708,6 @@ static void start_config(struct daemon *dm, const struct options *o)
 		for (unsigned i = 0; i < dm->n_ifaces; i++)
 			if (dm->devs[k].iface_mask & (1u << i))
 				advertise_served(&dm->devs[k], &dm->ifaces[i]);
-}
-
-/* The control socket: --control wins over the file's control-socket; a
- * socket that another daemon answers on, or one we cannot create, leaves
- * this daemon without one (it still serves), with a warning. */
-static void setup_control(struct daemon *dm, const struct options *o)
-{
-	const char *path = o->control ? o->control :
-			   dm->conf ? dm->conf->control_socket : CONF_DEF_CONTROL_SOCKET;
-	char err[400];
-
-	if (strcmp(path, "none") == 0)
-		return;
-	if (control_open(dm, path, dm->conf ? dm->conf->control_group : "", err, sizeof err))
-		log_warn("%s", err);
 }
 
 /* -c FILE: load it (and with --check, print it and exit) */
@@ -753,7 +755,6 @@ int main(int argc, char **argv)
 	dm.loop.end_of_batch = end_of_batch;
 	dm.loop.ctx = &dm;
 	dm.started_ns = now_ns();
-	setup_control(&dm, &o);	/* before "serving": aoexctl works from then on */
 	if (o.config_file)
 		start_config(&dm, &o);
 	else

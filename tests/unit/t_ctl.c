@@ -40,7 +40,7 @@ static void requests(void)
 	ok(strstr(err, "unknown command 'frobnicate'"), "... named: %s", err);
 	is_int(parse("status extra"), -1, "status takes no argument");
 	is_int(parse("show-config"), -1, "show-config needs a NAME");
-	ok(strstr(err, "needs a NAME"), "... says so: %s", err);
+	ok(strstr(err, "needs a device NAME"), "... says so: %s", err);
 	is_int(parse("show-config a b"), -1, "show-config takes one NAME");
 	is_int(parse("stats --frob"), -1, "unknown option refused");
 	is_int(ctl_parse_request("stats\0x", 7, &R, err, sizeof err), -1, "NUL refused");
