@@ -101,8 +101,9 @@ struct ctl_rec {
 };
 
 void ctl_rec_init(struct ctl_rec *r, const char *kind, const char *name);
-/* Add a pair; silently ignored when the record is full (CTL_REC_MAX is
- * sized for the daemon's counters, and the unit test checks they fit). */
+/* Add a pair; silently ignored when the record is full.  CTL_REC_MAX
+ * leaves room: a device has 52 pairs today, and control.bats checks that
+ * the last one (avg_service_us) arrives. */
 void ctl_rec_u64(struct ctl_rec *r, const char *key, uint64_t v);
 void ctl_rec_centi(struct ctl_rec *r, const char *key, uint64_t hundredths);
 void ctl_rec_str(struct ctl_rec *r, const char *key, const char *s);

@@ -81,6 +81,8 @@ public_dir() {
 	assert_success
 	assert_equal "$(echo "$output" | jq -c .)" \
 		'[{"name":"first","target":"e1.1","reads":8,"writes":0,"read_bytes":8192,"write_bytes":0,"io_errors":0},{"name":"second","target":"e1.2","reads":0,"writes":3,"read_bytes":0,"write_bytes":3072,"io_errors":0}]'
+	# every counter fits in the record: the last one is there
+	jqs '.devices | all(has("avg_service_us") and has("congestion_probes") and has("ra_hits"))'
 	# frames in: one Query Config (broadcast) per aoex command + 8 + 3;
 	# out: the two start-up advertisements + 1 + 8 + 1 + 3
 	run jqs ".interfaces[] | select(.name == \"$TIF\") | [.rx_frames, .tx_frames, .broadcasts, .ring_drops, .mac]"
