@@ -28,6 +28,7 @@
 
 #include "aoe.h"
 #include "conf.h"
+#include "control.h"
 #include "daemon.h"
 #include "device.h"
 #include "frame.h"
@@ -77,6 +78,7 @@ static void on_frame(struct iface *ifc, const uint8_t *frame, size_t len, void *
 		struct served *s = &dm->devs[k];
 		if (!(s->iface_mask & bit) || (s->acl && acl_refuses(s, frame, len)))
 			continue;
+		seen_frame(&s->seen, s->dev.t.shelf, s->dev.t.slot, frame, len);
 		device_frame(&s->dev, ifc, frame, len);
 	}
 }
@@ -116,7 +118,7 @@ static void log_conf_warnings(const struct aoexd_conf *c)
 
 /* SIGHUP with -c: check the file again.  Devices and interfaces are not
  * changed on the fly yet: only the log level is applied. */
-static void reload(struct daemon *dm)
+int reload(struct daemon *dm)
 {
 	struct aoexd_conf *c = malloc(sizeof *c);
 	char err[CONF_MSG_MAX];
@@ -124,12 +126,12 @@ static void reload(struct daemon *dm)
 	if (!c) {
 		log_err("SIGHUP: out of memory reading %s; keeping the running configuration",
 			dm->config_file);
-		return;
+		return -1;
 	}
 	if (conf_load(dm->config_file, c, err, sizeof err) < 0) {
 		log_err("SIGHUP: %s; keeping the running configuration", err);
 		free(c);
-		return;
+		return -1;
 	}
 	log_conf_warnings(c);
 	if (!dm->log_level_set)
@@ -139,6 +141,7 @@ static void reload(struct daemon *dm)
 		   dm->config_file);
 	free(dm->conf);
 	dm->conf = c;
+	return 0;
 }
 
 static void signal_readable(struct loop_watch *w, uint32_t events)
@@ -400,11 +403,26 @@ static void log_stats(const struct daemon *dm)
 	for (unsigned i = 0; i < dm->n_ifaces; i++) {
 		const struct iface *ifc = &dm->ifaces[i];
 		log_notice("stats %s rx_frames=%llu tx_frames=%llu rx_bytes=%llu tx_bytes=%llu "
-			   "wakeups=%llu ignored=%llu broadcasts=%llu tx_dropped=%llu",
+			   "wakeups=%llu ignored=%llu broadcasts=%llu tx_dropped=%llu ring_drops=%llu",
 			   ifc->name, U(ifc->st.rx_frames), U(ifc->st.tx_frames), U(ifc->st.rx_bytes),
 			   U(ifc->st.tx_bytes), U(ifc->st.wakeups), U(ifc->st.ignored),
-			   U(ifc->st.broadcasts), U(ifc->st.tx_dropped));
+			   U(ifc->st.broadcasts), U(ifc->st.tx_dropped), U(ifc->st.ring_drops));
 	}
+}
+
+/* The control socket: --control wins over the file's control-socket; a
+ * socket that another daemon answers on, or one we cannot create, leaves
+ * this daemon without one (it still serves), with a warning. */
+static void setup_control(struct daemon *dm, const struct options *o)
+{
+	const char *path = o->control ? o->control :
+			   dm->conf ? dm->conf->control_socket : CONF_DEF_CONTROL_SOCKET;
+	char err[400];
+
+	if (strcmp(path, "none") == 0)
+		return;
+	if (control_open(dm, path, dm->conf ? dm->conf->control_group : "", err, sizeof err))
+		log_warn("%s", err);
 }
 
 /* ---------------------------------------------------------- the command line
@@ -427,6 +445,7 @@ static void start_single(struct daemon *dm, const struct options *o)
 	setup_device(dm, o);
 	if (setup_signals(dm) < 0)
 		die("signals: %s", strerror(errno));
+	setup_control(dm, o);	/* before "serving": aoexctl works from then on */
 
 	log_notice("serving %s: %s, %llu sectors, %s, %s (alignment %u), bufcnt %u, "
 		   "engine %s, queue depth %u, %s, read-ahead %zuK x %u", s->dev.name,
@@ -664,6 +683,7 @@ static void start_config(struct daemon *dm, const struct options *o)
 	if (setup_signals(dm) < 0)
 		die("signals: %s", strerror(errno));
 	write_pid_file(dm, c->pid_file);
+	setup_control(dm, o);	/* before "serving": aoexctl works from then on */
 
 	for (unsigned k = 0; k < dm->n_devs; k++) {
 		struct served *s = &dm->devs[k];
@@ -737,6 +757,7 @@ int main(int argc, char **argv)
 		die("epoll: %s", strerror(errno));
 	dm.loop.end_of_batch = end_of_batch;
 	dm.loop.ctx = &dm;
+	dm.started_ns = now_ns();
 	if (o.config_file)
 		start_config(&dm, &o);
 	else
@@ -752,6 +773,9 @@ int main(int argc, char **argv)
 		if (device_sync(&dm.devs[k].dev) < 0)
 			rc = -EIO;
 	end_of_batch(&dm);	/* replies of what completed meanwhile */
+	control_close(&dm);
+	for (unsigned i = 0; i < dm.n_ifaces; i++)
+		iface_poll_drops(&dm.ifaces[i]);
 	log_stats(&dm);
 	for (unsigned i = 0; i < dm.n_ifaces; i++)
 		iface_close(&dm.ifaces[i]);

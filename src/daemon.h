@@ -14,6 +14,7 @@
 #include "engine.h"
 #include "loop.h"
 #include "net.h"
+#include "seen.h"
 
 #define RX_BUDGET 256	/* frames per interface per wakeup, for fairness */
 #define DM_MAX_IFACES 32	/* = the bits of served.iface_mask */
@@ -25,6 +26,7 @@ struct served {
 	bool acl;			/* -c: check conf's accept/deny lists */
 	uint32_t iface_mask;		/* bit i: served on ifaces[i] */
 	uint64_t acl_denied;		/* frames for it its ACL refused */
+	struct seen seen;		/* initiators heard from (aoexctl status) */
 };
 
 struct daemon {
@@ -41,6 +43,12 @@ struct daemon {
 	bool log_level_set;		/* --log-level wins over the file */
 	struct aoexd_conf *conf;	/* the running configuration */
 	char pid_file[CONF_PATH_MAX];	/* written by us: removed at exit */
+	struct control *ctl;		/* the control socket, or NULL */
+	uint64_t started_ns;		/* monotonic, for aoexctl status */
 };
+
+/* SIGHUP's configuration reload (aoexctl reload calls it too): 0, or -1
+ * when the file was refused and the running configuration kept. */
+int reload(struct daemon *dm);
 
 #endif

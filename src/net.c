@@ -112,6 +112,20 @@ void iface_close(struct iface *ifc)
 	ifc->rx_buf = ifc->tx_buf = NULL;
 }
 
+void iface_poll_drops(struct iface *ifc)
+{
+	struct tpacket_stats st;	/* TPACKET_V2 rings and plain sockets alike */
+	socklen_t len = sizeof st;
+
+	if (ifc->fd < 0)
+		return;
+	if (getsockopt(ifc->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0) {
+		log_debug("%s: PACKET_STATISTICS: %s", ifc->name, strerror(errno));
+		return;
+	}
+	ifc->st.ring_drops += st.tp_drops;
+}
+
 const char *iface_path_name(const struct iface *ifc)
 {
 	static const char *const names[4] = {

@@ -28,6 +28,7 @@ struct iface_stats {
 	uint64_t ignored;		/* not for our MAC, or runts */
 	uint64_t broadcasts;		/* requests to the broadcast MAC */
 	uint64_t tx_dropped;		/* replies we could not send */
+	uint64_t ring_drops;		/* the kernel's drops (PACKET_STATISTICS) */
 };
 
 #define NET_BATCH 32	/* recvmmsg/sendmmsg batch in the fallback paths */
@@ -68,5 +69,9 @@ uint8_t *iface_tx_get(struct iface *ifc);
 void iface_tx_put(struct iface *ifc, size_t len);
 /* Hand every committed frame to the kernel. */
 void iface_tx_flush(struct iface *ifc);
+
+/* Add the frames the kernel dropped since the last call (its counters
+ * reset when read) to st.ring_drops: when stats are asked for, at exit. */
+void iface_poll_drops(struct iface *ifc);
 
 #endif

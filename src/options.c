@@ -1,6 +1,7 @@
 /* options.c - command line of aoexd. */
 #include "config.h"
 #include "options.h"
+#include "conf.h"
 #include "log.h"
 #include "util.h"
 
@@ -13,7 +14,7 @@
 static const char usage_text[] =
 "Usage: aoexd [OPTIONS] SHELF SLOT NETIF[,NETIF...] FILE\n"
 "       aoexd -c CONFIG-FILE [--check] [--engine E] [--no-rx-ring] [--no-tx-ring]\n"
-"             [--no-probe] [--log-level LVL]\n"
+"             [--no-probe] [--log-level LVL] [--control PATH|none]\n"
 "\n"
 "Export FILE (a regular file, a block device, or null:SIZE) as the ATA over\n"
 "Ethernet device eSHELF.SLOT on the network interface(s) NETIF.  aoexd stays\n"
@@ -49,6 +50,11 @@ static const char usage_text[] =
 "                        of devices and interfaces is not implemented yet:\n"
 "                        restart aoexd to apply changes).  SIGHUP also\n"
 "                        writes back every device's buffered data.\n"
+"      --control PATH    the control socket aoexctl talks to (default: the\n"
+"                        file's control-socket, else " CONF_DEF_CONTROL_SOCKET ");\n"
+"                        'none' disables it.  Mode 0660: root and the\n"
+"                        file's control-group only.  If another aoexd\n"
+"                        answers on PATH, this one runs without a socket\n"
 "      --check           with -c: check FILE, print the effective\n"
 "                        configuration (every default filled in) to stdout\n"
 "                        and exit 0, or print the error and exit 1.  Only\n"
@@ -109,7 +115,7 @@ enum {
 	OPT_MODEL = 256, OPT_SERIAL, OPT_MTU, OPT_RXF, OPT_TXF, OPT_NORX, OPT_NOTX,
 	OPT_NOPROBE, OPT_LOGLEVEL, OPT_ENGINE, OPT_BUFFERED, OPT_QDEPTH, OPT_WPOLICY,
 	OPT_WBACK, OPT_RA, OPT_RASTREAMS, OPT_WBSIZE, OPT_MAXDIRTY, OPT_MAXAGE, OPT_CHECK,
-	OPT_MERGEDELAY,
+	OPT_MERGEDELAY, OPT_CONTROL,
 };
 
 static const struct option long_opts[] = {
@@ -122,6 +128,7 @@ static const struct option long_opts[] = {
 	{ "length", required_argument, NULL, 'l' },
 	{ "config", required_argument, NULL, 'c' },
 	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "control", required_argument, NULL, OPT_CONTROL },
 	{ "model", required_argument, NULL, OPT_MODEL },
 	{ "serial", required_argument, NULL, OPT_SERIAL },
 	{ "mtu", required_argument, NULL, OPT_MTU },
@@ -233,7 +240,7 @@ void options_parse(struct options *o, int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "b:dsrm:o:l:c:hV", long_opts, &li)) != -1) {
 		switch (c) {
-		case 'c': case OPT_CHECK: case OPT_NORX: case OPT_NOTX: case OPT_NOPROBE:
+		case 'c': case OPT_CHECK: case OPT_CONTROL: case OPT_NORX: case OPT_NOTX: case OPT_NOPROBE:
 		case OPT_LOGLEVEL: case OPT_ENGINE: case 'h': case 'V': case '?':
 			break;
 		default:	/* an option that configures the one device */
@@ -252,6 +259,13 @@ void options_parse(struct options *o, int argc, char **argv)
 		case 'l': o->length_sectors = num(optarg, 1, 1ULL << 48, "length"); break;
 		case 'c': o->config_file = optarg; break;
 		case OPT_CHECK: o->check = true; break;
+		case OPT_CONTROL:
+			if (optarg[0] != '/' && strcmp(optarg, "none") != 0)
+				bad("--control wants an absolute path or none, not '%s'", optarg);
+			if (strlen(optarg) >= 108)
+				bad("--control %s: longer than 107 bytes (a socket path's limit)", optarg);
+			o->control = optarg;
+			break;
 		case OPT_MODEL: o->model = optarg; break;
 		case OPT_SERIAL: o->serial = optarg; break;
 		case OPT_MTU: o->net.mtu_max = (unsigned)num(optarg, 576, 65535, "MTU"); break;
