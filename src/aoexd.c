@@ -339,6 +339,9 @@ static void start_single(struct daemon *dm, const struct options *o)
 	open_backing(dm, o);
 	s->dev.t.shelf = shelf;
 	s->dev.t.slot = slot;
+	if (o->probe)
+		for (unsigned i = 0; i < o->n_ifaces; i++)
+			probe_busy(&shelf, &slot, 1, o->ifnames[i]);
 	for (unsigned i = 0; i < o->n_ifaces; i++) {
 		snprintf(dm->cli_ifnames[i], sizeof dm->cli_ifnames[i], "%s", o->ifnames[i]);
 		attach_or_die(dm, o->ifnames[i]);
@@ -347,9 +350,6 @@ static void start_single(struct daemon *dm, const struct options *o)
 	dm->n_devs = 1;
 	if (served_bind_ifaces(dm, s, err, sizeof err) < 0)
 		die("%s", err);
-	if (o->probe)
-		for (unsigned i = 0; i < o->n_ifaces; i++)
-			probe_busy(&shelf, &slot, 1, o->ifnames[i]);
 	setup_device(dm, o);
 	served_load_state(dm, s);
 	if (setup_signals(dm) < 0)
@@ -465,24 +465,25 @@ static unsigned engine_size(const struct aoexd_conf *c)
 	return total < 256 ? 256 : total > 4096 ? 4096 : total;
 }
 
-/* One address check per interface, for all its devices at once. */
-static void probe_all(struct daemon *dm)
+/* One address check per interface, for all its devices at once, before
+ * anything is opened on it. */
+static void probe_all(struct daemon *dm, char names[][IF_NAMESIZE], unsigned n_names)
 {
 	uint16_t *shelves = calloc(dm->n_devs + 1, sizeof *shelves);
 	uint8_t *slots = calloc(dm->n_devs + 1, sizeof *slots);
 
 	if (!shelves || !slots)
 		die("out of memory");
-	for (unsigned i = 0; i < dm->n_ifaces; i++) {
+	for (unsigned i = 0; i < n_names; i++) {
 		unsigned n = 0;
 		for (unsigned k = 0; k < dm->n_devs; k++) {
 			struct served *s = &dm->devs[k];
-			if (!(s->iface_mask & (1u << i)))
+			if (!conf_device_on_iface(&s->conf, names[i]))
 				continue;
 			shelves[n] = s->dev.t.shelf;
 			slots[n++] = s->dev.t.slot;
 		}
-		probe_busy(shelves, slots, n, dm->ifaces[i].name);
+		probe_busy(shelves, slots, n, names[i]);
 	}
 	free(shelves);
 	free(slots);
@@ -519,7 +520,7 @@ static void start_config(struct daemon *dm, const struct options *o)
 	static char names[DM_MAX_IFACES][IF_NAMESIZE];
 	const struct aoexd_conf *c = dm->conf;
 	char err[400];
-	unsigned n_names;
+	unsigned n_names, n_devs;
 
 	if (c->log_target == CONF_LOG_SYSLOG)
 		log_init("aoexd", dm->log_level_set ? o->log_level : c->log_level, 1);
@@ -530,20 +531,31 @@ static void start_config(struct daemon *dm, const struct options *o)
 		log_warn("no interface to serve");
 	if (!c->n_devices)
 		log_warn("%s configures no device: nothing to serve", dm->config_file);
+	/* the backing stores first: a missing file is the likeliest mistake */
+	for (unsigned k = 0; k < c->n_devices; k++) {
+		const struct conf_device *cd = &c->devices[k];
+		if (served_open(&dm->devs[k], cd, err, sizeof err) < 0)
+			die("%s:%d: device %s: %s", dm->config_file, cd->line, cd->name, err);
+		dm->n_devs = k + 1;
+	}
+	if (o->probe)
+		probe_all(dm, names, n_names);
+	n_devs = dm->n_devs;
+	dm->n_devs = 0;		/* bound below, where a busy address is fatal */
 	for (unsigned i = 0; i < n_names; i++)
 		attach_or_die(dm, names[i]);
+	dm->n_devs = n_devs;
 
 	dm->eng_max = engine_size(c);
 	dm->eng = engine_new(&dm->loop, o->engine, dm->eng_max, err, sizeof err);
 	if (!dm->eng)
 		die("%s", err);
-	for (unsigned k = 0; k < c->n_devices; k++) {
-		const struct conf_device *cd = &c->devices[k];
-		if (served_add(dm, cd, err, sizeof err) < 0)
-			die("%s:%d: device %s: %s", dm->config_file, cd->line, cd->name, err);
+	for (unsigned k = 0; k < dm->n_devs; k++) {
+		struct served *s = &dm->devs[k];
+		if (served_bind_ifaces(dm, s, err, sizeof err) < 0 ||
+		    served_start(dm, s, err, sizeof err) < 0)
+			die("%s:%d: device %s: %s", dm->config_file, s->conf.line, s->conf.name, err);
 	}
-	if (o->probe)
-		probe_all(dm);
 	if (setup_signals(dm) < 0)
 		die("signals: %s", strerror(errno));
 	start_hotplug(dm);

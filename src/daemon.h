@@ -98,6 +98,8 @@ void served_load_state(struct daemon *dm, struct served *s);
 void served_default_serial(const struct daemon *dm, struct served *s);
 /* Write the state when a request changed it (after each batch). */
 void served_persist(struct daemon *dm, struct served *s);
+/* -c: s set up from cd and its backing store opened (nothing else). */
+int served_open(struct served *s, const struct conf_device *cd, char *err, size_t errlen);
 /* -c: open, lock, start and advertise one more device (a free slot). */
 int served_add(struct daemon *dm, const struct conf_device *cd, char *err, size_t errlen);
 /* Stop taking frames, answer what is in hand, write back, close, free;

@@ -167,21 +167,15 @@ static struct served *free_slot(struct daemon *dm)
 	return dm->n_devs < dm->cap_devs ? &dm->devs[dm->n_devs] : NULL;
 }
 
-int served_add(struct daemon *dm, const struct conf_device *cd, char *err, size_t errlen)
+int served_open(struct served *s, const struct conf_device *cd, char *err, size_t errlen)
 {
-	struct served *s = free_slot(dm);
 	struct backing_opts bo = {
 		.readonly = cd->read_only, .direct = cd->tune.direct_io,
 		.offset = cd->offset, .length = cd->length,
 	};
 	char path[CONF_PATH_MAX], berr[320];
 
-	if (!s) {
-		snprintf(err, errlen, "no room for more than %u devices", dm->cap_devs);
-		return -1;
-	}
 	served_init(s);
-	s->retired = true;	/* until it is complete */
 	s->conf = *cd;
 	s->acl = true;
 	snprintf(s->dev.name, sizeof s->dev.name, "e%u.%u", cd->shelf, cd->slot);
@@ -196,14 +190,29 @@ int served_add(struct daemon *dm, const struct conf_device *cd, char *err, size_
 		snprintf(err, errlen, "%s", berr);
 		return -1;
 	}
+	return 0;
+}
+
+int served_add(struct daemon *dm, const struct conf_device *cd, char *err, size_t errlen)
+{
+	struct served *s = free_slot(dm);
+
+	if (!s) {
+		snprintf(err, errlen, "no room for more than %u devices", dm->cap_devs);
+		return -1;
+	}
+	if (served_open(s, cd, err, errlen) < 0) {
+		s->retired = true;
+		return -1;
+	}
 	if (served_bind_ifaces(dm, s, err, errlen) < 0 || served_start(dm, s, err, errlen) < 0) {
 		device_free(&s->dev);
 		backing_close(&s->dev.b);
 		unlock_all(s);
 		s->iface_mask = 0;
+		s->retired = true;
 		return -1;
 	}
-	s->retired = false;
 	if (s == &dm->devs[dm->n_devs])
 		dm->n_devs++;
 	return 0;
