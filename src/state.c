@@ -123,9 +123,11 @@ static const char *parse_line(char *line, struct aoe_target *st)
 int state_load(const char *dir, struct aoe_target *t, char *err, size_t errlen)
 {
 	static struct aoe_target st;	/* large (peer tables): not on the stack */
-	char path[1100], line[2 * QC_CS_MAX + 16];
+	char path[1100], *line = NULL;
 	const char *why = NULL;
 	unsigned lineno = 0;
+	size_t cap = 0;
+	ssize_t n;
 	FILE *f;
 
 	state_path(dir, t, path, sizeof path);
@@ -139,27 +141,22 @@ int state_load(const char *dir, struct aoe_target *t, char *err, size_t errlen)
 	memset(&st.qc, 0, sizeof st.qc);
 	memset(&st.mask, 0, sizeof st.mask);
 	memset(&st.res, 0, sizeof st.res);
-	while (!why && fgets(line, sizeof line, f)) {
-		size_t n = strlen(line);
+	while (!why && (n = getline(&line, &cap, f)) >= 0) {
 		lineno++;
 		if (n && line[n - 1] == '\n')
 			line[--n] = 0;
-		else if (!feof(f))
-			why = "line too long";
-		if (why)
-			break;
-		if (lineno == 1) {
-			if (strcmp(line, STATE_MAGIC) != 0)
-				why = "not an aoexd state file";
-			continue;
-		}
-		if (line[0] && line[0] != '#')
+		if (strlen(line) != (size_t)n)
+			why = lineno == 1 ? "not an aoexd state file" : "NUL byte in the line";
+		else if (lineno == 1)
+			why = strcmp(line, STATE_MAGIC) != 0 ? "not an aoexd state file" : NULL;
+		else if (line[0] && line[0] != '#')
 			why = parse_line(line, &st);
 	}
 	if (!why && ferror(f))
 		why = strerror(errno);
 	if (!why && lineno == 0)
 		why = "empty file";
+	free(line);
 	fclose(f);
 	if (why) {
 		snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
