@@ -73,7 +73,7 @@ hup() {
 conf_devices() {
 	local d
 	{
-		echo "interfaces = {\"$TIF\", \"aoH*\"}"
+		echo "interfaces = {${IFACES:-\"$TIF\", \"aoH*\"}}"
 		echo "state-directory = \"$STATE\""
 		for d in "$@"; do
 			echo "device $d { path = \"$BATS_TEST_TMPDIR/$d.img\"  shelf = 1  slot = ${d#d} ${EXTRA[$d]:-} }"
@@ -196,6 +196,31 @@ make_images() {
 	aoexj read 1.1 0 8 -o "$R"
 	stop_aoexd
 	assert_counter_ge rx_frames 4 <(grep "stats $HIF " "$LOG")
+}
+
+@test "reload: interfaces follow the new interfaces list" {
+	require_net
+	make_images
+	hot_pair
+	IFACES="\"$TIF\""
+	conf_devices d1
+	start_aoexd_argv -c "$CONF"
+	run aoexj "${NOREPLY[@]}" read 1.1 0 1 -o "$R"
+	assert_failure 3
+	IFACES="\"$TIF\", \"aoH*\""
+	conf_devices d1
+	hup
+	grep -qF "notice: $HIF: attached" "$LOG" || fail "$(cat "$LOG")"
+	aoexj read 1.1 0 8 -o "$R"
+	sectors "$BATS_TEST_TMPDIR/d1.img" 0 8 | cmp - "$R"
+	IFACES="\"$TIF\""
+	conf_devices d1
+	hup
+	grep -qF "notice: $HIF: detached (no longer configured)" "$LOG" || fail "$(cat "$LOG")"
+	run aoexj "${NOREPLY[@]}" read 1.1 0 1 -o "$R"
+	assert_failure 3
+	aoex read 1.1 0 8 -o "$R"
+	stop_aoexd
 }
 
 @test "hotplug: an MTU change is followed (the sector count advertised changes)" {
