@@ -7,7 +7,8 @@
  *   gone                   removed (requests in hand answered, written
  *                          back, closed)
  *   store, address, tuning changed, or read-only lifted
- *                          removed, then added again (the simple safe thing)
+ *                          removed, then added again (the simple safe thing);
+ *                          kept as it was when the new store does not open
  *   ACL, broadcast, model, serial, interfaces, read-only set
  *                          changed in place
  *   same                   untouched: state, counters, I/O in flight kept
@@ -157,8 +158,32 @@ static struct served *find_served(struct daemon *dm, const char *name)
 
 struct tally { unsigned added, removed, replaced, changed, same, failed; };
 
+/* A replacement whose new store does not open keeps the old device: try
+ * it before anything is torn down. */
+static bool new_store_opens(const struct conf_device *cd, char *err, size_t errlen)
+{
+	struct backing_opts bo = {
+		.readonly = cd->read_only, .direct = cd->tune.direct_io,
+		.offset = cd->offset, .length = cd->length,
+	};
+	char path[CONF_PATH_MAX];
+	struct backing b;
+
+	if (conf_device_resolve(cd, path, sizeof path) < 0) {
+		snprintf(err, errlen, "no %s %s", cd->uuid[0] ? "uuid" : "label",
+			 cd->uuid[0] ? cd->uuid : cd->label);
+		return false;
+	}
+	if (backing_open(&b, path, &bo, err, errlen) < 0)
+		return false;
+	backing_close(&b);
+	return true;
+}
+
 static void remove_old(struct daemon *dm, const struct aoexd_conf *c, struct tally *n)
 {
+	char err[400];
+
 	for (unsigned k = 0; k < dm->n_devs; k++) {
 		struct served *s = &dm->devs[k];
 		const struct conf_device *cd;
@@ -169,6 +194,12 @@ static void remove_old(struct daemon *dm, const struct aoexd_conf *c, struct tal
 			log_notice("reload: removing %s (%s)", s->dev.name, s->conf.name);
 			n->removed++;
 		} else if (needs_replace(&s->conf, cd)) {
+			if (!new_store_opens(cd, err, sizeof err)) {
+				log_err("reload: %s:%d: device %s: %s; keeping %s as it was",
+					dm->config_file, cd->line, cd->name, err, s->dev.name);
+				n->failed++;
+				continue;
+			}
 			log_notice("reload: %s (%s): store, address or tuning changed: replacing it",
 				   s->dev.name, s->conf.name);
 			n->replaced++;
@@ -187,6 +218,8 @@ static void add_new(struct daemon *dm, const struct aoexd_conf *c, struct tally 
 		const struct conf_device *cd = &c->devices[k];
 		struct served *s = find_served(dm, cd->name);
 		if (s) {
+			if (needs_replace(&s->conf, cd))
+				continue;	/* its replacement was refused above */
 			if (!conf_device_equal(&s->conf, cd)) {
 				change_in_place(dm, s, cd);
 				n->changed++;

@@ -164,6 +164,11 @@ make_images() {
 		fail "$(grep reload "$LOG")"
 	grep -qF "reload: e1.2 (d2): store, address or tuning changed: replacing it" "$LOG"
 	grep -qF "reload: added e1.5 (d2)" "$LOG"
+	# a replacement whose new store does not open keeps the old device
+	sed -i "s#$BATS_TEST_TMPDIR/d2.img#$BATS_TEST_TMPDIR/missing.img#; s/slot = 5/slot = 6/" "$CONF"
+	hup
+	grep -qE "error: reload: $CONF:4: device d2: .*missing.img.*; keeping e1.5 as it was" "$LOG" ||
+		fail "$(grep reload "$LOG")"
 	run aoex "${NOREPLY[@]}" read 1.1 0 1 -o "$R"
 	assert_failure 3
 	aoex -m "$MAC_B" read 1.1 0 4 -o "$R"
