@@ -53,16 +53,25 @@ static void parse_link(const struct nlmsghdr *nh, nl_link_fn fn, void *ctx)
 
 unsigned nl_parse(const void *buf, size_t len, nl_link_fn fn, void *ctx)
 {
+	const unsigned char *p = buf;
 	unsigned count = 0;
-	int left = len > 1 << 30 ? 1 << 30 : (int)len;
 
-	for (const struct nlmsghdr *nh = buf; NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+	/* NLMSG_OK/NLMSG_NEXT by hand: the macros mix signed and unsigned */
+	while (len >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *nh = (const void *)p;
+		size_t step = NLMSG_ALIGN(nh->nlmsg_len);
+		if (nh->nlmsg_len < sizeof *nh || nh->nlmsg_len > len)
+			break;
 		if (nh->nlmsg_type == NLMSG_DONE || nh->nlmsg_type == NLMSG_ERROR)
 			break;
-		if (nh->nlmsg_type != RTM_NEWLINK && nh->nlmsg_type != RTM_DELLINK)
-			continue;
-		parse_link(nh, fn, ctx);
-		count++;
+		if (nh->nlmsg_type == RTM_NEWLINK || nh->nlmsg_type == RTM_DELLINK) {
+			parse_link(nh, fn, ctx);
+			count++;
+		}
+		if (step >= len)
+			break;
+		p += step;
+		len -= step;
 	}
 	return count;
 }
