@@ -28,6 +28,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "util.h"
 
 static bool tune_equal(const struct conf_tuning *a, const struct conf_tuning *b)
 {
@@ -206,7 +207,12 @@ static void remove_old(struct daemon *dm, const struct aoexd_conf *c, struct tal
 		} else {
 			continue;
 		}
+		uint64_t t0 = now_ns();
+		char name[sizeof s->dev.name];
+		snprintf(name, sizeof name, "%s", s->dev.name);
 		served_remove(dm, s);
+		log_info("reload: %s closed after %llu us (requests in hand answered, written back)",
+			 name, (unsigned long long)((now_ns() - t0) / 1000));
 	}
 }
 
