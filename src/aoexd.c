@@ -69,7 +69,7 @@ static bool acl_refuses(struct served *s, const uint8_t *frame, size_t len)
 
 /* Every device served on the interface sees the frame: each decides
  * whether it is addressed (a broadcast shelf/slot reaches them all). */
-static void on_frame(struct iface *ifc, const uint8_t *frame, size_t len, void *arg)
+void dm_on_frame(struct iface *ifc, const uint8_t *frame, size_t len, void *arg)
 {
 	struct daemon *dm = arg;
 	uint32_t bit = 1u << (ifc - dm->ifaces);
@@ -83,14 +83,6 @@ static void on_frame(struct iface *ifc, const uint8_t *frame, size_t len, void *
 	}
 }
 
-static void iface_readable(struct loop_watch *w, uint32_t events)
-{
-	struct daemon *dm = w->ctx;
-	struct iface *ifc = &dm->ifaces[w - dm->if_watch];
-
-	iface_rx(ifc, on_frame, dm, RX_BUDGET);
-}
-
 static void end_of_batch(void *ctx)
 {
 	struct daemon *dm = ctx;
@@ -101,47 +93,19 @@ static void end_of_batch(void *ctx)
 	 * what still waits.  With AIO on a file this runs once. */
 	for (unsigned round = 0; round < 64; round++) {
 		for (unsigned k = 0; k < dm->n_devs; k++)
-			device_kick(&dm->devs[k].dev);
+			if (!dm->devs[k].retired)
+				device_kick(&dm->devs[k].dev);
 		if (!engine_queued(dm->eng))
 			break;
 		engine_kick(dm->eng);
 	}
 	for (unsigned i = 0; i < dm->n_ifaces; i++)
 		iface_tx_flush(&dm->ifaces[i]);
-}
-
-static void log_conf_warnings(const struct aoexd_conf *c)
-{
-	for (unsigned i = 0; i < c->n_warnings; i++)
-		log_warn("%s", c->warnings[i]);
-}
-
-/* SIGHUP with -c: check the file again.  Devices and interfaces are not
- * changed on the fly yet: only the log level is applied. */
-int reload(struct daemon *dm)
-{
-	struct aoexd_conf *c = malloc(sizeof *c);
-	char err[CONF_MSG_MAX];
-
-	if (!c) {
-		log_err("SIGHUP: out of memory reading %s; keeping the running configuration",
-			dm->config_file);
-		return -1;
-	}
-	if (conf_load(dm->config_file, c, err, sizeof err) < 0) {
-		log_err("SIGHUP: %s; keeping the running configuration", err);
-		free(c);
-		return -1;
-	}
-	log_conf_warnings(c);
-	if (!dm->log_level_set)
-		log_set_level(c->log_level);
-	log_notice("SIGHUP: configuration reloaded from %s; changes other than log-level "
-		   "need a restart (hot reload of devices and interfaces is not implemented yet)",
-		   dm->config_file);
-	free(dm->conf);
-	dm->conf = c;
-	return 0;
+	/* a request set the config string, mask or reservation: to disk,
+	 * once per wakeup however many such requests came */
+	for (unsigned k = 0; k < dm->n_devs; k++)
+		if (dm->devs[k].dev.changed && !dm->devs[k].retired)
+			served_persist(dm, &dm->devs[k]);
 }
 
 static void signal_readable(struct loop_watch *w, uint32_t events)
@@ -162,7 +126,8 @@ static void signal_readable(struct loop_watch *w, uint32_t events)
 			else
 				log_notice("SIGHUP: writing back buffered data (no configuration file to reload)");
 			for (unsigned k = 0; k < dm->n_devs; k++)
-				cache_writeback_all(&dm->devs[k].dev.cache);
+				if (!dm->devs[k].retired)
+					cache_writeback_all(&dm->devs[k].dev.cache);
 			break;
 		}
 	}
@@ -229,45 +194,6 @@ static void probe_busy(const uint16_t *shelf, const uint8_t *slot, unsigned n, c
 	rawsock_close(&rs);
 }
 
-/* Another aoexd on this host with the same address on the same interface
- * cannot be seen on the wire (its replies leave through our own port), so
- * each daemon holds a lock file per interface and address. */
-static void lock_address(unsigned shelf, unsigned slot, const char *ifname)
-{
-	const char *dirs[] = { "/run/aoexd", "/tmp" };
-	char path[160], pidbuf[32] = "";
-	struct stat ns;
-	int fd = -1;
-
-	/* interface names repeat across network namespaces: key on both; an
-	 * interface that does not exist gets no lock (setup_ifaces reports it) */
-	if (iface_info(ifname, NULL, NULL, NULL) < 0)
-		return;
-	if (stat("/proc/self/ns/net", &ns) < 0)
-		ns.st_ino = 0;
-	for (size_t i = 0; i < 2 && fd < 0; i++) {
-		mkdir(dirs[i], 0755);
-		snprintf(path, sizeof path, "%s/%s-e%u.%u-ns%llu.lock", dirs[i], ifname,
-			 shelf, slot, (unsigned long long)ns.st_ino);
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	}
-	if (fd < 0)
-		return;		/* no writable lock directory: the wire probe remains */
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		ssize_t n = pread(fd, pidbuf, sizeof pidbuf - 1, 0);
-		pidbuf[n > 0 ? n : 0] = 0;
-		pidbuf[strcspn(pidbuf, "\n")] = 0;
-		die("e%u.%u is already served on %s by aoexd pid %s (%s)", shelf, slot,
-		    ifname, pidbuf[0] ? pidbuf : "?", path);
-	}
-	if (ftruncate(fd, 0) == 0) {
-		int n = snprintf(pidbuf, sizeof pidbuf, "%ld\n", (long)getpid());
-		if (pwrite(fd, pidbuf, (size_t)n, 0) < 0)
-			log_debug("%s: %s", path, strerror(errno));
-	}
-	/* the descriptor stays open (and locked) until the process exits */
-}
-
 /* Open the backing store first: a missing file is the likeliest mistake
  * and should be the first thing reported. */
 static void open_backing(struct daemon *dm, const struct options *o)
@@ -310,6 +236,7 @@ static void setup_device(struct daemon *dm, const struct options *o)
 	dm->eng = engine_new(&dm->loop, o->engine, o->queue_depth, err, sizeof err);
 	if (!dm->eng)
 		die("%s", err);
+	dm->eng_max = o->queue_depth;
 	for (unsigned i = 0; i < dm->n_ifaces; i++)
 		if (dm->ifaces[i].mtu > dc.mtu_max)
 			dc.mtu_max = dm->ifaces[i].mtu;
@@ -317,32 +244,22 @@ static void setup_device(struct daemon *dm, const struct options *o)
 		die("%s", err);
 }
 
-/* Open and watch one more interface. */
-static void add_iface(struct daemon *dm, const char *name, const struct net_opts *no)
+static void attach_or_die(struct daemon *dm, const char *name)
 {
-	char err[320], macs[MAC_STRLEN];
-	unsigned i = dm->n_ifaces;
-	struct iface *ifc = &dm->ifaces[i];
+	char err[320];
 
-	if (iface_open(ifc, name, no, err, sizeof err) < 0)
+	if (dm_iface_attach(dm, name, err, sizeof err) < 0)
 		die("%s", err);
-	if (aoe_max_sectors(ifc->mtu) < 1)
-		die("%s: MTU %u is too small for AoE (at least 548)", ifc->name, ifc->mtu);
-	dm->if_watch[i].fd = ifc->fd;
-	dm->if_watch[i].fn = iface_readable;
-	dm->if_watch[i].ctx = dm;
-	if (loop_add(&dm->loop, &dm->if_watch[i], EPOLLIN) < 0)
-		die("epoll: %s", strerror(errno));
-	dm->n_ifaces++;
-	log_info("%s: mac %s, mtu %u, %u sectors per frame, %s", ifc->name,
-		 format_mac(ifc->mac, macs), ifc->mtu, aoe_max_sectors(ifc->mtu),
-		 iface_path_name(ifc));
 }
 
-static void setup_ifaces(struct daemon *dm, const struct options *o)
+/* Interface events; without them the daemon serves on, minus hotplug. */
+static void start_hotplug(struct daemon *dm)
 {
-	for (unsigned i = 0; i < o->n_ifaces; i++)
-		add_iface(dm, o->ifnames[i], &o->net);
+	int rc = dm_hotplug_start(dm);
+
+	if (rc < 0)
+		log_warn("rtnetlink: %s: interfaces that come and go later are not followed",
+			 strerror(-rc));
 }
 
 #define U(x) ((unsigned long long)(x))
@@ -396,6 +313,8 @@ static void log_stats(const struct daemon *dm)
 {
 	for (unsigned k = 0; k < dm->n_devs; k++) {
 		const struct served *s = &dm->devs[k];
+		if (s->retired)
+			continue;
 		log_device_stats(&s->dev, dm->eng);
 		if (s->acl)
 			log_notice("stats %s acl acl_denied=%llu", s->dev.name, U(s->acl_denied));
@@ -432,19 +351,31 @@ static void start_single(struct daemon *dm, const struct options *o)
 	struct served *s = &dm->devs[0];
 	uint16_t shelf = (uint16_t)o->shelf;
 	uint8_t slot = (uint8_t)o->slot;
+	char err[320];
 
-	dm->n_devs = 1;
-	s->iface_mask = ~0u;
+	served_init(s);
+	dm->net = o->net;
+	if (o->state_dir)
+		snprintf(dm->state_dir, sizeof dm->state_dir, "%s", o->state_dir);
 	open_backing(dm, o);
-	for (unsigned i = 0; i < o->n_ifaces; i++) {
-		lock_address(o->shelf, o->slot, o->ifnames[i]);
-		if (o->probe)
+	s->dev.t.shelf = shelf;
+	s->dev.t.slot = slot;
+	if (o->probe)
+		for (unsigned i = 0; i < o->n_ifaces; i++)
 			probe_busy(&shelf, &slot, 1, o->ifnames[i]);
+	for (unsigned i = 0; i < o->n_ifaces; i++) {
+		snprintf(dm->cli_ifnames[i], sizeof dm->cli_ifnames[i], "%s", o->ifnames[i]);
+		attach_or_die(dm, o->ifnames[i]);
 	}
-	setup_ifaces(dm, o);
+	dm->n_cli_ifnames = o->n_ifaces;
+	dm->n_devs = 1;
+	if (served_bind_ifaces(dm, s, err, sizeof err) < 0)
+		die("%s", err);
 	setup_device(dm, o);
+	served_load_state(dm, s);
 	if (setup_signals(dm) < 0)
 		die("signals: %s", strerror(errno));
+	start_hotplug(dm);
 	setup_control(dm, o);	/* before "serving": aoexctl works from then on */
 
 	log_notice("serving %s: %s, %llu sectors, %s, %s (alignment %u), bufcnt %u, "
@@ -544,173 +475,119 @@ static void write_pid_file(struct daemon *dm, const char *path)
 	snprintf(dm->pid_file, sizeof dm->pid_file, "%s", path);
 }
 
-static void setup_served(struct daemon *dm, struct served *s, const char *host)
+/* The engine is shared by every device, including those a reload adds:
+ * sized generously once (see reload.c). */
+static unsigned engine_size(const struct aoexd_conf *c)
 {
-	const struct conf_device *cd = &s->conf;
-	const struct conf_tuning *tu = &cd->tune;
-	struct device *d = &s->dev;
-	struct device_conf dc = {
-		.queue_depth = tu->queue_depth > 16 ? tu->queue_depth : 16,
-		.merge_delay_us = tu->merge_delay_us,
-		.cache = {
-			.ra_chunk = (size_t)tu->read_ahead,
-			.ra_streams = tu->read_ahead_streams,
-			.write_back = tu->write_policy == CONF_WRITE_BACK,
-			.wb_chunk = tu->write_behind ? (size_t)tu->write_behind : 512 * 1024,
-			.wb_max_dirty = (size_t)tu->write_back_max_dirty,
-			.wb_max_age_ms = tu->write_back_max_age_ms,
-		},
-	};
-	char err[320];
+	unsigned total = 0;
 
-	d->t.bufcnt = (uint16_t)tu->queue_depth;
-	d->t.ata.sectors = d->b.size / 512;
-	d->t.ata.readonly = cd->read_only;
-	d->t.ata.wcache = dc.cache.write_back;
-	snprintf(d->t.ata.model, sizeof d->t.ata.model, "%s", cd->model);
-	if (cd->serial[0])
-		snprintf(d->t.ata.serial, sizeof d->t.ata.serial, "%s", cd->serial);
-	else
-		snprintf(d->t.ata.serial, sizeof d->t.ata.serial, "%u.%u:%s", cd->shelf,
-			 cd->slot, host);
-	snprintf(d->t.ata.firmware, sizeof d->t.ata.firmware, "%s", PACKAGE_VERSION);
-	for (unsigned i = 0; i < dm->n_ifaces; i++)
-		if ((s->iface_mask & (1u << i)) && dm->ifaces[i].mtu > dc.mtu_max)
-			dc.mtu_max = dm->ifaces[i].mtu;
-	if (device_init(d, dm->eng, &dm->loop, &dc, err, sizeof err) < 0)
-		die("%s", err);
+	for (unsigned k = 0; k < c->n_devices; k++)
+		total += c->devices[k].tune.queue_depth > 16 ? c->devices[k].tune.queue_depth : 16;
+	total *= 2;
+	return total < 256 ? 256 : total > 4096 ? 4096 : total;
 }
 
-/* The start-up advertisement: to everyone when broadcast, else to each
- * accepted MAC (none when the accept list is empty). */
-static void advertise_served(struct served *s, struct iface *ifc)
+/* One address check per interface, for all its devices at once, before
+ * anything is opened on it. */
+static void probe_all(struct daemon *dm, char names[][IF_NAMESIZE], unsigned n_names)
 {
-	if (s->conf.broadcast) {
-		device_advertise(&s->dev, ifc);
-		return;
+	uint16_t *shelves = calloc(dm->n_devs + 1, sizeof *shelves);
+	uint8_t *slots = calloc(dm->n_devs + 1, sizeof *slots);
+
+	if (!shelves || !slots)
+		die("out of memory");
+	for (unsigned i = 0; i < n_names; i++) {
+		unsigned n = 0;
+		for (unsigned k = 0; k < dm->n_devs; k++) {
+			struct served *s = &dm->devs[k];
+			if (!conf_device_on_iface(&s->conf, names[i]))
+				continue;
+			shelves[n] = s->dev.t.shelf;
+			slots[n++] = s->dev.t.slot;
+		}
+		probe_busy(shelves, slots, n, names[i]);
 	}
-	for (unsigned m = 0; m < s->conf.accept.n; m++) {
-		const uint8_t *mac = s->conf.accept.mac[m];
-		uint8_t *out;
-		if (!conf_mac_allowed(&s->conf, mac) || !(out = iface_tx_get(ifc)))
+	free(shelves);
+	free(slots);
+}
+
+static void log_serving(const struct daemon *dm, const struct served *s)
+{
+	const struct conf_tuning *tu = &s->conf.tune;
+	char on[DM_MAX_IFACES * (IF_NAMESIZE + 1) + 1] = "";
+
+	for (unsigned i = 0; i < dm->n_ifaces; i++) {
+		if (!(s->iface_mask & (1u << i)))
 			continue;
-		iface_tx_put(ifc, aoe_target_advert(&s->dev.t, ifc->mac, ifc->mtu, mac, out));
+		if (on[0])
+			strcat(on, ",");
+		strcat(on, dm->ifaces[i].name);
 	}
-	iface_tx_flush(ifc);
+	log_notice("serving %s (%s) on %s: %s, %llu sectors, %s, %s (alignment %u), "
+		   "bufcnt %u, engine %s, %s, read-ahead %lluK x %u, accept %u, deny %u",
+		   s->dev.name, s->conf.name, on[0] ? on : "no interface", s->dev.b.path,
+		   (unsigned long long)s->dev.t.ata.sectors,
+		   s->conf.read_only ? "read-only" : "read-write",
+		   s->dev.b.direct ? "O_DIRECT" : "buffered", s->dev.b.lbs,
+		   s->dev.t.bufcnt, engine_name(dm->eng),
+		   conf_write_policy_name(tu->write_policy),
+		   (unsigned long long)(tu->read_ahead / 1024), tu->read_ahead_streams,
+		   s->conf.accept.n, s->conf.deny.n);
+	if (!s->iface_mask)
+		log_warn("device %s (%s) is served on no interface", s->conf.name, s->dev.name);
 }
 
 static void start_config(struct daemon *dm, const struct options *o)
 {
 	static char names[DM_MAX_IFACES][IF_NAMESIZE];
 	const struct aoexd_conf *c = dm->conf;
-	char host[64] = "", path[CONF_PATH_MAX], err[320];
-	unsigned n_names, qd_total = 0;
+	char err[400];
+	unsigned n_names, n_devs;
 
-	gethostname(host, sizeof host - 1);
 	if (c->log_target == CONF_LOG_SYSLOG)
 		log_init("aoexd", dm->log_level_set ? o->log_level : c->log_level, 1);
+	dm->net = o->net;
+	snprintf(dm->state_dir, sizeof dm->state_dir, "%s", c->state_directory);
 	n_names = pick_ifaces(c, dm->config_file, names);
 	if (!n_names)
 		log_warn("no interface to serve");
 	if (!c->n_devices)
 		log_warn("%s configures no device: nothing to serve", dm->config_file);
-
 	/* the backing stores first: a missing file is the likeliest mistake */
-	dm->n_devs = c->n_devices;
 	for (unsigned k = 0; k < c->n_devices; k++) {
-		struct served *s = &dm->devs[k];
 		const struct conf_device *cd = &c->devices[k];
-		struct backing_opts bo = {
-			.readonly = cd->read_only, .direct = cd->tune.direct_io,
-			.offset = cd->offset, .length = cd->length,
-		};
-		s->conf = *cd;
-		s->acl = true;
-		snprintf(s->dev.name, sizeof s->dev.name, "e%u.%u", cd->shelf, cd->slot);
-		s->dev.t.shelf = (uint16_t)cd->shelf;
-		s->dev.t.slot = (uint8_t)cd->slot;
-		if (conf_device_resolve(cd, path, sizeof path) < 0)
-			die("%s:%d: device %s: no %s %s: %s", dm->config_file, cd->line, cd->name,
-			    cd->uuid[0] ? "uuid" : "label", cd->uuid[0] ? cd->uuid : cd->label,
-			    strerror(errno));
-		if (backing_open(&s->dev.b, path, &bo, err, sizeof err) < 0)
+		if (served_open(&dm->devs[k], cd, err, sizeof err) < 0)
 			die("%s:%d: device %s: %s", dm->config_file, cd->line, cd->name, err);
-		for (unsigned i = 0; i < n_names; i++)
-			if (conf_device_on_iface(cd, names[i]))
-				s->iface_mask |= 1u << i;
-		if (!s->iface_mask)
-			log_warn("device %s (e%u.%u) is served on no interface", cd->name,
-				 cd->shelf, cd->slot);
-		qd_total += cd->tune.queue_depth > 16 ? cd->tune.queue_depth : 16;
+		dm->n_devs = k + 1;
 	}
+	if (o->probe)
+		probe_all(dm, names, n_names);
+	n_devs = dm->n_devs;
+	dm->n_devs = 0;		/* bound below, where a busy address is fatal */
+	for (unsigned i = 0; i < n_names; i++)
+		attach_or_die(dm, names[i]);
+	dm->n_devs = n_devs;
 
-	/* one address check per interface, for all its devices at once */
-	for (unsigned i = 0; i < n_names; i++) {
-		uint16_t *shelves = calloc(c->n_devices + 1, sizeof *shelves);
-		uint8_t *slots = calloc(c->n_devices + 1, sizeof *slots);
-		unsigned n = 0;
-		if (!shelves || !slots)
-			die("out of memory");
-		for (unsigned k = 0; k < dm->n_devs; k++) {
-			struct served *s = &dm->devs[k];
-			if (!(s->iface_mask & (1u << i)))
-				continue;
-			lock_address(s->conf.shelf, s->conf.slot, names[i]);
-			shelves[n] = (uint16_t)s->conf.shelf;
-			slots[n++] = (uint8_t)s->conf.slot;
-		}
-		if (o->probe)
-			probe_busy(shelves, slots, n, names[i]);
-		free(shelves);
-		free(slots);
-	}
-
-	for (unsigned i = 0; i < n_names; i++) {
-		struct conf_iface ci;
-		struct net_opts no = o->net;
-		conf_iface_get(c, names[i], &ci);
-		no.mtu_max = ci.mtu;
-		no.rx_frames = ci.rx_ring_frames;
-		no.tx_frames = ci.tx_ring_frames;
-		add_iface(dm, names[i], &no);
-	}
-
-	dm->eng = engine_new(&dm->loop, o->engine, qd_total ? qd_total : 16, err, sizeof err);
+	dm->eng_max = engine_size(c);
+	dm->eng = engine_new(&dm->loop, o->engine, dm->eng_max, err, sizeof err);
 	if (!dm->eng)
 		die("%s", err);
-	for (unsigned k = 0; k < dm->n_devs; k++)
-		setup_served(dm, &dm->devs[k], host);
+	for (unsigned k = 0; k < dm->n_devs; k++) {
+		struct served *s = &dm->devs[k];
+		if (served_bind_ifaces(dm, s, err, sizeof err) < 0 ||
+		    served_start(dm, s, err, sizeof err) < 0)
+			die("%s:%d: device %s: %s", dm->config_file, s->conf.line, s->conf.name, err);
+	}
 	if (setup_signals(dm) < 0)
 		die("signals: %s", strerror(errno));
+	start_hotplug(dm);
 	write_pid_file(dm, c->pid_file);
 	setup_control(dm, o);	/* before "serving": aoexctl works from then on */
 
-	for (unsigned k = 0; k < dm->n_devs; k++) {
-		struct served *s = &dm->devs[k];
-		const struct conf_tuning *tu = &s->conf.tune;
-		char on[DM_MAX_IFACES * (IF_NAMESIZE + 1) + 1] = "";
-		for (unsigned i = 0; i < dm->n_ifaces; i++) {
-			if (!(s->iface_mask & (1u << i)))
-				continue;
-			if (on[0])
-				strcat(on, ",");
-			strcat(on, dm->ifaces[i].name);
-		}
-		log_notice("serving %s (%s) on %s: %s, %llu sectors, %s, %s (alignment %u), "
-			   "bufcnt %u, engine %s, %s, read-ahead %lluK x %u, accept %u, deny %u",
-			   s->dev.name, s->conf.name, on[0] ? on : "no interface", s->dev.b.path,
-			   (unsigned long long)s->dev.t.ata.sectors,
-			   s->conf.read_only ? "read-only" : "read-write",
-			   s->dev.b.direct ? "O_DIRECT" : "buffered", s->dev.b.lbs,
-			   s->dev.t.bufcnt, engine_name(dm->eng),
-			   conf_write_policy_name(tu->write_policy),
-			   (unsigned long long)(tu->read_ahead / 1024), tu->read_ahead_streams,
-			   s->conf.accept.n, s->conf.deny.n);
-	}
 	for (unsigned k = 0; k < dm->n_devs; k++)
-		for (unsigned i = 0; i < dm->n_ifaces; i++)
-			if (dm->devs[k].iface_mask & (1u << i))
-				advertise_served(&dm->devs[k], &dm->ifaces[i]);
+		log_serving(dm, &dm->devs[k]);
+	for (unsigned i = 0; i < dm->n_ifaces; i++)
+		dm_iface_advertise(dm, i);
 }
 
 /* -c FILE: load it (and with --check, print it and exit) */
@@ -748,11 +625,14 @@ int main(int argc, char **argv)
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	if (o.config_file)
 		load_config(&dm, &o);
-	dm.devs = calloc(o.config_file ? (dm.conf->n_devices ? dm.conf->n_devices : 1) : 1,
-			 sizeof *dm.devs);
+	/* room for what a reload may add: devices stay where they are while
+	 * requests point at them, so the array never moves */
+	dm.cap_devs = o.config_file ? CONF_MAX_DEVICES : 1;
+	dm.devs = calloc(dm.cap_devs, sizeof *dm.devs);
 	if (!dm.devs)
 		die("out of memory");
 
+	gethostname(dm.host, sizeof dm.host - 1);
 	if (loop_init(&dm.loop) < 0)
 		die("epoll: %s", strerror(errno));
 	dm.loop.end_of_batch = end_of_batch;
@@ -770,7 +650,7 @@ int main(int argc, char **argv)
 	/* make what was acknowledged durable before saying goodbye */
 	end_of_batch(&dm);
 	for (unsigned k = 0; k < dm.n_devs; k++)
-		if (device_sync(&dm.devs[k].dev) < 0)
+		if (!dm.devs[k].retired && device_sync(&dm.devs[k].dev) < 0)
 			rc = -EIO;
 	end_of_batch(&dm);	/* replies of what completed meanwhile */
 	control_close(&dm);
@@ -779,7 +659,12 @@ int main(int argc, char **argv)
 	log_stats(&dm);
 	for (unsigned i = 0; i < dm.n_ifaces; i++)
 		iface_close(&dm.ifaces[i]);
+	if (dm.nl_watch.fd >= 0)
+		close(dm.nl_watch.fd);
 	for (unsigned k = 0; k < dm.n_devs; k++) {
+		if (dm.devs[k].retired)
+			continue;
+		served_persist(&dm, &dm.devs[k]);
 		device_free(&dm.devs[k].dev);
 		backing_close(&dm.devs[k].dev.b);
 	}

@@ -23,9 +23,22 @@
 
 /* ------------------------------------------------------------ lookup */
 
-static struct served *dev_at(struct daemon *dm, unsigned k)
+/* The device at slot *k or the next live one after it (a reload leaves
+ * retired slots behind), or NULL past the end. */
+static struct served *dev_at(struct daemon *dm, unsigned *k)
 {
-	return k < dm->n_devs ? &dm->devs[k] : NULL;
+	while (*k < dm->n_devs && dm->devs[*k].retired)
+		(*k)++;
+	return *k < dm->n_devs ? &dm->devs[*k] : NULL;
+}
+
+static unsigned live_devs(struct daemon *dm)
+{
+	unsigned n = 0;
+
+	for (unsigned k = 0; dev_at(dm, &k); k++)
+		n++;
+	return n;
 }
 
 static const char *dev_name(const struct served *s)
@@ -38,7 +51,7 @@ static struct served *find_dev(struct daemon *dm, const char *name)
 {
 	struct served *s;
 
-	for (unsigned k = 0; (s = dev_at(dm, k)); k++)
+	for (unsigned k = 0; (s = dev_at(dm, &k)); k++)
 		if (strcmp(s->conf.name, name) == 0 || strcmp(s->dev.name, name) == 0)
 			return s;
 	return NULL;
@@ -202,7 +215,7 @@ static int cmd_stats(struct daemon *dm, const struct ctl_request *r, struct ctl_
 	poll_drops(dm);
 	if (r->json)
 		ctl_printf(out, "{\"devices\":[");
-	for (unsigned k = 0; (s = dev_at(dm, k)); k++) {
+	for (unsigned k = 0; (s = dev_at(dm, &k)); k++) {
 		if (k >= CONF_MAX_DEVICES || !sel.dev[k])
 			continue;
 		dev_record(dm, s, &rec);
@@ -260,7 +273,7 @@ static int cmd_clear_stats(struct daemon *dm, const struct ctl_request *r, struc
 	if (select_names(dm, r, &sel, err, errlen) < 0)
 		return -1;
 	poll_drops(dm);		/* what the kernel counted so far goes too */
-	for (unsigned k = 0; (s = dev_at(dm, k)); k++)
+	for (unsigned k = 0; (s = dev_at(dm, &k)); k++)
 		if (k < CONF_MAX_DEVICES && sel.dev[k]) {
 			clear_dev(s);
 			nd++;
@@ -382,6 +395,7 @@ static void status_dev(const struct daemon *dm, const struct served *s, struct c
 static void status_iface(const struct daemon *dm, const struct iface *ifc, struct ctl_buf *out,
 			 bool json, bool first)
 {
+	const char *state = dm_iface_attached(ifc) ? "attached" : "detached";
 	char mac[MAC_STRLEN];
 	bool f = true;
 
@@ -390,12 +404,13 @@ static void status_iface(const struct daemon *dm, const struct iface *ifc, struc
 		ctl_printf(out, "%s{\"name\":", first ? "" : ",");
 		ctl_json_str(out, ifc->name);
 		ctl_printf(out, ",\"mac\":\"%s\",\"mtu\":%u,\"max_sectors\":%u,\"rx_path\":\"%s\","
-			   "\"tx_path\":\"%s\",\"path\":\"%s\",\"devices\":[", mac, ifc->mtu,
-			   aoe_max_sectors(ifc->mtu), ifc->rx_ring ? "ring" : "recvmmsg",
-			   ifc->tx_ring ? "ring" : "sendmmsg", iface_path_name(ifc));
+			   "\"tx_path\":\"%s\",\"path\":\"%s\",\"state\":\"%s\",\"devices\":[",
+			   mac, ifc->mtu, aoe_max_sectors(ifc->mtu), ifc->rx_ring ? "ring" : "recvmmsg",
+			   ifc->tx_ring ? "ring" : "sendmmsg", iface_path_name(ifc), state);
 	} else {
-		ctl_printf(out, "iface %s mac=%s mtu=%u max_sectors=%u path=%s devices=", ifc->name,
-			   mac, ifc->mtu, aoe_max_sectors(ifc->mtu), iface_path_name(ifc));
+		ctl_printf(out, "iface %s mac=%s mtu=%u max_sectors=%u path=%s state=%s devices=",
+			   ifc->name, mac, ifc->mtu, aoe_max_sectors(ifc->mtu), iface_path_name(ifc),
+			   state);
 	}
 	for (unsigned k = 0; k < dm->n_devs; k++) {
 		const struct served *s = &dm->devs[k];
@@ -427,10 +442,10 @@ static int cmd_status(struct daemon *dm, const struct ctl_request *r, struct ctl
 	} else {
 		ctl_printf(out, "aoexd %s pid=%ld uptime=%llus config=%s devices=%u interfaces=%u\n",
 			   PACKAGE_VERSION, (long)getpid(), U(up),
-			   dm->config_file ? dm->config_file : "-", dm->n_devs, dm->n_ifaces);
+			   dm->config_file ? dm->config_file : "-", live_devs(dm), dm->n_ifaces);
 	}
-	for (unsigned k = 0; (s = dev_at(dm, k)); k++)
-		status_dev(dm, s, out, r->json, k == 0);
+	for (unsigned k = 0, n = 0; (s = dev_at(dm, &k)); k++)
+		status_dev(dm, s, out, r->json, n++ == 0);
 	if (r->json)
 		ctl_printf(out, "],\"interfaces\":[");
 	for (unsigned i = 0; i < dm->n_ifaces; i++)
@@ -546,6 +561,10 @@ static int cmd_reload(struct daemon *dm, struct ctl_buf *out, char *err, size_t 
 			 "(the daemon's log says why)", dm->config_file);
 		return -1;
 	}
+	/* as SIGHUP does: buffered writes go out too */
+	struct served *s;
+	for (unsigned k = 0; (s = dev_at(dm, &k)); k++)
+		cache_writeback_all(&s->dev.cache);
 	ctl_printf(out, "reloaded %s\n", dm->config_file);
 	return 0;
 }

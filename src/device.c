@@ -314,7 +314,7 @@ static unsigned issue_subreads(struct device *d, struct iface *ifc, const uint8_
 	for (i = first; i < n && d->nfree > subread_reserve(d); i++) {
 		struct aoe_outcome o;
 		struct req *r = req_get(d);
-		aoe_target_subread(&d->t, frame, len, i, ifc->mac, ifc->mtu, r->frame, &o);
+		aoe_target_subread(&d->t, frame, len, i, ifc->mac, device_mtu(d, ifc), r->frame, &o);
 		if (o.v == AOE_V_DROP) {
 			req_put(r);
 			continue;
@@ -474,7 +474,7 @@ void device_frame(struct device *d, struct iface *ifc, const uint8_t *frame, siz
 		d->st.tx_full++;
 		return;
 	}
-	aoe_target_handle(&d->t, frame, len, ifc->mac, ifc->mtu, out, &o);
+	aoe_target_handle(&d->t, frame, len, ifc->mac, device_mtu(d, ifc), out, &o);
 	if (o.v != AOE_V_DROP && o.tag_random && in_progress(d, frame + AOE_OFF_SRC, o.tag)) {
 		d->st.tag_random_skipped++;	/* a retransmission of work in hand */
 		return;
@@ -499,6 +499,7 @@ void device_frame(struct device *d, struct iface *ifc, const uint8_t *frame, siz
 		disk_request(d, ifc, frame, len, out, &o);
 		break;
 	}
+	d->changed |= o.changed;	/* the daemon persists it after the batch */
 	if (o.changed)
 		log_info("%s: %s changed by a request", d->name,
 			 o.changed & AOE_CHANGED_CONFIG ? "config string" :
@@ -530,6 +531,7 @@ int device_init(struct device *d, struct engine *e, struct loop *l,
 
 	d->eng = e;
 	d->loop = l;
+	d->mtu_cap = c->mtu_max ? c->mtu_max : 9000;
 	d->nreqs = n < 64 ? 64 : n > 4096 ? 4096 : n;
 	/* the header sits in the last 36 bytes of the headroom, the data
 	 * starts block-aligned right after it */
@@ -606,6 +608,43 @@ int device_sync(struct device *d)
 	return res < 0 ? res : d->cache.failed ? -EIO : 0;
 }
 
+unsigned device_mtu(const struct device *d, const struct iface *ifc)
+{
+	return ifc->mtu < d->mtu_cap ? ifc->mtu : d->mtu_cap;
+}
+
+/* Requests still held: in flight, waiting for their group, delayed, or
+ * parked coalesced reads. */
+static bool device_busy(const struct device *d)
+{
+	if (d->nfree != d->nreqs)
+		return true;
+	for (unsigned k = 0; k < DEVICE_COAL_SLOTS; k++)
+		if (d->coal[k].busy)
+			return true;
+	return false;
+}
+
+void device_quiesce(struct device *d)
+{
+	unsigned rounds;
+
+	for (rounds = 0; rounds < 100000 && device_busy(d); rounds++) {
+		for (unsigned i = 0; i < d->nreqs; i++) {
+			struct req *r = &d->reqs[i];
+			if (r->state != RQ_DELAYED)
+				continue;
+			loop_timer_cancel(d->loop, &r->timer);	/* its probe answered now */
+			delayed_due(&r->timer);
+		}
+		device_kick(d);
+		engine_drain(d->eng);
+	}
+	if (device_busy(d))
+		log_err("%s: %u request buffers still held after %u rounds of waiting; "
+			"freeing the device anyway", d->name, d->nreqs - d->nfree, rounds);
+}
+
 void device_advertise(struct device *d, struct iface *ifc)
 {
 	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -615,7 +654,7 @@ void device_advertise(struct device *d, struct iface *ifc)
 		uint8_t *out = iface_tx_get(ifc);
 		if (!out)
 			return;
-		size_t len = aoe_target_advert(&d->t, ifc->mac, ifc->mtu,
+		size_t len = aoe_target_advert(&d->t, ifc->mac, device_mtu(d, ifc),
 					       n ? d->t.mask.mac[i] : bcast, out);
 		iface_tx_put(ifc, len);
 	}

@@ -64,6 +64,8 @@ struct device {
 	struct coal *coal;	/* DEVICE_COAL_SLOTS of them */
 	uint8_t *bufs;		/* one aligned allocation for all requests */
 	size_t stride, headroom;
+	unsigned mtu_cap;	/* largest MTU the request buffers hold */
+	unsigned changed;	/* AOE_CHANGED_* since the daemon last persisted */
 	struct device_stats st;
 };
 
@@ -81,6 +83,15 @@ void device_kick(struct device *d);
 /* Write back everything buffered, wait for all I/O, fdatasync (shutdown,
  * SIGHUP).  Logs a failure; returns 0 or -errno. */
 int device_sync(struct device *d);
+
+/* The MTU to speak on ifc: its own, capped at what the buffers hold (an
+ * interface whose MTU grew after device_init advertises no more). */
+unsigned device_mtu(const struct device *d, const struct iface *ifc);
+
+/* Before device_free() with the daemon running on (reload removing the
+ * device): finish and answer every request in hand, waiting for its I/O
+ * (this blocks the loop for as long), delayed replies sent at once. */
+void device_quiesce(struct device *d);
 
 /* Send the unsolicited Query Config advertisement on ifc: to broadcast, or
  * to each MAC of the mask list when it is not empty. */

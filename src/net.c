@@ -107,6 +107,8 @@ void iface_close(struct iface *ifc)
 	if (ifc->fd >= 0)
 		close(ifc->fd);
 	ifc->fd = -1;
+	ifc->rx_ring = ifc->tx_ring = false;
+	ifc->tx_count = 0;
 	free(ifc->rx_buf);
 	free(ifc->tx_buf);
 	ifc->rx_buf = ifc->tx_buf = NULL;
@@ -200,6 +202,8 @@ static unsigned rx_mmsg(struct iface *ifc, frame_fn fn, void *arg, unsigned budg
 
 unsigned iface_rx(struct iface *ifc, frame_fn fn, void *arg, unsigned budget)
 {
+	if (ifc->fd < 0)
+		return 0;	/* detached (hotplug): an event of the same batch */
 	unsigned n = ifc->rx_ring ? rx_ring(ifc, fn, arg, budget) : rx_mmsg(ifc, fn, arg, budget);
 
 	if (n)
@@ -209,6 +213,8 @@ unsigned iface_rx(struct iface *ifc, frame_fn fn, void *arg, unsigned budget)
 
 uint8_t *iface_tx_get(struct iface *ifc)
 {
+	if (ifc->fd < 0)
+		return NULL;	/* detached: replies of requests still in flight */
 	if (ifc->tx_ring) {
 		uint8_t *p = ring_tx_slot(&ifc->rings.tx);
 		if (!p) {	/* ring full: push it out and wait for a slot */
@@ -287,7 +293,7 @@ static void flush_mmsg(struct iface *ifc)
 
 void iface_tx_flush(struct iface *ifc)
 {
-	if (!ifc->tx_count)
+	if (!ifc->tx_count || ifc->fd < 0)
 		return;		/* nothing committed since the last flush */
 	if (ifc->tx_ring) {
 		flush_ring(ifc);

@@ -56,6 +56,8 @@ typedef void (*frame_fn)(struct iface *ifc, const uint8_t *frame, size_t len, vo
 
 int iface_open(struct iface *ifc, const char *name, const struct net_opts *o,
 	       char *err, size_t errlen);
+/* Closed (fd -1): receiving finds nothing, iface_tx_get() gives NULL, the
+ * name and counters stay, so a detached interface can be opened again. */
 void iface_close(struct iface *ifc);
 const char *iface_path_name(const struct iface *ifc);	/* "rx-ring/tx-ring" ... */
 

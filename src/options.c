@@ -46,10 +46,13 @@ static const char usage_text[] =
 "                        --log-level, if given, wins over the file's.\n"
 "                        SIGHUP re-reads FILE: an error is logged with its\n"
 "                        FILE:LINE and the running configuration stays;\n"
-"                        a valid file is only checked for now (hot reload\n"
-"                        of devices and interfaces is not implemented yet:\n"
-"                        restart aoexd to apply changes).  SIGHUP also\n"
+"                        a valid file is applied on the fly: devices added,\n"
+"                        removed (requests in hand answered first) or\n"
+"                        changed, interfaces attached or detached; untouched\n"
+"                        devices keep their state and I/O.  SIGHUP also\n"
 "                        writes back every device's buffered data.\n"
+"                        Interfaces that appear, come up, go down or change\n"
+"                        MTU are followed (rtnetlink), in both forms.\n"
 "      --control PATH    the control socket aoexctl talks to (default: the\n"
 "                        file's control-socket, else " CONF_DEF_CONTROL_SOCKET ");\n"
 "                        'none' disables it.  Mode 0660: root and the\n"
@@ -90,6 +93,9 @@ static const char usage_text[] =
 "Identity and network:\n"
 "      --model STRING    IDENTIFY model string (default \"aoexd\")\n"
 "      --serial STRING   IDENTIFY serial string (default SHELF.SLOT:hostname)\n"
+"      --state-dir DIR   keep the config string, mask list and reservation\n"
+"                        initiators set in DIR/eSHELF.SLOT, restored at start\n"
+"                        (default: not kept; -c uses state-directory)\n"
 "      --mtu N           use at most this MTU (can only lower it)\n"
 "      --rx-frames N     RX ring size in frames (default 256)\n"
 "      --tx-frames N     TX ring size in frames (default 256)\n"
@@ -115,7 +121,7 @@ enum {
 	OPT_MODEL = 256, OPT_SERIAL, OPT_MTU, OPT_RXF, OPT_TXF, OPT_NORX, OPT_NOTX,
 	OPT_NOPROBE, OPT_LOGLEVEL, OPT_ENGINE, OPT_BUFFERED, OPT_QDEPTH, OPT_WPOLICY,
 	OPT_WBACK, OPT_RA, OPT_RASTREAMS, OPT_WBSIZE, OPT_MAXDIRTY, OPT_MAXAGE, OPT_CHECK,
-	OPT_MERGEDELAY, OPT_CONTROL,
+	OPT_MERGEDELAY, OPT_CONTROL, OPT_STATEDIR,
 };
 
 static const struct option long_opts[] = {
@@ -149,6 +155,7 @@ static const struct option long_opts[] = {
 	{ "write-behind", required_argument, NULL, OPT_WBSIZE },
 	{ "max-dirty", required_argument, NULL, OPT_MAXDIRTY },
 	{ "max-age", required_argument, NULL, OPT_MAXAGE },
+	{ "state-dir", required_argument, NULL, OPT_STATEDIR },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -268,6 +275,11 @@ void options_parse(struct options *o, int argc, char **argv)
 			break;
 		case OPT_MODEL: o->model = optarg; break;
 		case OPT_SERIAL: o->serial = optarg; break;
+		case OPT_STATEDIR:
+			if (optarg[0] != '/')
+				bad("--state-dir wants an absolute path, not '%s'", optarg);
+			o->state_dir = optarg;
+			break;
 		case OPT_MTU: o->net.mtu_max = (unsigned)num(optarg, 576, 65535, "MTU"); break;
 		case OPT_RXF: o->net.rx_frames = (unsigned)num(optarg, 8, 65536, "RX ring size"); break;
 		case OPT_TXF: o->net.tx_frames = (unsigned)num(optarg, 8, 65536, "TX ring size"); break;

@@ -34,6 +34,7 @@ struct options {
 	unsigned n_ifaces;
 	const char *path;
 	const char *model, *serial;
+	const char *state_dir;		/* --state-dir: persist config/mask/reserve */
 	struct net_opts net;
 	int log_level;
 	bool probe;			/* look for another target with our address */

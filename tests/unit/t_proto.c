@@ -526,6 +526,49 @@ static void test_reserve(void)
 	ok(O.v == AOE_V_DROP, "reserve request shorter than 26 bytes dropped");
 }
 
+/* The daemon persists exactly what o.changed names (see src/state.c):
+ * every state-changing command sets its bit, nothing else sets any. */
+static void test_changed(void)
+{
+	const uint8_t *a[1] = { MAC_A }, *b[1] = { MAC_B };
+	uint8_t d[1][8];
+
+	target_reset(1000);
+	run(mkqc(MAC_A, QC_READ, NULL, -1), 1500);
+	is_int(O.changed, 0, "changed: config read changes nothing");
+	run(mkqc(MAC_A, QC_SET, "x", -1), 1500);
+	is_int(O.changed, AOE_CHANGED_CONFIG, "changed: config set -> CONFIG");
+	run(mkqc(MAC_A, QC_SET, "y", -1), 1500);
+	is_int(O.changed, 0, "changed: a refused config set (error 4) changes nothing");
+	run(mkqc(MAC_A, QC_TEST, "x", -1), 1500);
+	is_int(O.changed, 0, "changed: config test changes nothing");
+	run(mkqc(MAC_A, QC_FORCE_SET, "z", -1), 1500);
+	is_int(O.changed, AOE_CHANGED_CONFIG, "changed: config force set -> CONFIG");
+
+	run(mkmask(MAC_A, MASK_READ, 0, NULL), 1500);
+	is_int(O.changed, 0, "changed: mask read changes nothing");
+	memset(d[0], 0, 8);
+	d[0][1] = MASK_DIR_ADD;
+	memcpy(d[0] + 2, MAC_A, 6);
+	run(mkmask(MAC_A, MASK_EDIT, 1, (const uint8_t (*)[8])d), 1500);
+	is_int(O.changed, AOE_CHANGED_MASK, "changed: mask add -> MASK");
+	run(mkmask(MAC_A, MASK_EDIT, 1, (const uint8_t (*)[8])d), 1500);
+	is_int(O.changed, 0, "changed: adding a MAC already listed changes nothing");
+
+	run(mkres(MAC_A, RES_READ, 0, NULL), 1500);
+	is_int(O.changed, 0, "changed: reserve read changes nothing");
+	run(mkres(MAC_A, RES_SET, 1, a), 1500);
+	is_int(O.changed, AOE_CHANGED_RESERVE, "changed: reserve set -> RESERVE");
+	run(mkres(MAC_A, RES_SET, 1, b), 1500);
+	ok(O.changed & AOE_CHANGED_RESERVE, "changed: the holder's set to another MAC -> RESERVE");
+	run(mkres(MAC_A, RES_SET, 1, a), 1500);
+	is_int(O.changed, 0, "changed: a refused reserve set (error 6) changes nothing");
+
+	mkata(MAC_B, 0x40, 0x24, 0, 1, 0);
+	run(60, 1500);
+	is_int(O.changed, 0, "changed: an ATA read changes nothing");
+}
+
 int main(void)
 {
 	test_addressing();
@@ -538,5 +581,6 @@ int main(void)
 	test_qconfig();
 	test_mask();
 	test_reserve();
+	test_changed();
 	return done_testing();
 }
