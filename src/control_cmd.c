@@ -535,11 +535,13 @@ static int cmd_device(struct daemon *dm, const struct ctl_request *r, struct ctl
 		ctl_printf(out, "%s: mask list cleared (%u entr%s removed)\n", dev_name(s),
 			   t->mask.n, t->mask.n == 1 ? "y" : "ies");
 		t->mask.n = 0;
+		s->dev.changed |= AOE_CHANGED_MASK;	/* persisted after this wakeup */
 		break;
 	case CTL_CLEAR_RESERVE:
 		ctl_printf(out, "%s: reservation released (%u MAC%s removed)\n", dev_name(s),
 			   t->res.n, t->res.n == 1 ? "" : "s");
 		t->res.n = 0;
+		s->dev.changed |= AOE_CHANGED_RESERVE;
 		break;
 	default:
 		snprintf(err, errlen, "internal: %s is not a device command", ctl_cmd_name(r->cmd));

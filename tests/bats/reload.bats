@@ -326,6 +326,13 @@ $MAC_B"
 	run aoex -m "$MAC_B" read 1.1 0 1 -o "$R"
 	assert_output --partial "aoe_error=6"
 	aoex read 1.1 0 1 -o "$R"
+	# what aoexctl clears is cleared on disk too
+	"$TOP_BUILDDIR/aoexctl" -s "$BATS_TEST_TMPDIR/ctl.sock" clear-macmask d1
+	"$TOP_BUILDDIR/aoexctl" -s "$BATS_TEST_TMPDIR/ctl.sock" clear-reserve d1
+	stop_aoexd
+	grep -q "^mask" "$STATE/e1.1" && fail "mask list still in the state file: $(cat "$STATE/e1.1")"
+	start_aoexd_argv -c "$CONF"
+	aoex -m "$MAC_C" read 1.1 0 1 -o "$R"
 	stop_aoexd
 }
 
