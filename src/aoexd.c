@@ -527,7 +527,7 @@ static void setup_served(struct daemon *dm, struct served *s, const char *host)
 	const struct conf_tuning *tu = &cd->tune;
 	struct device *d = &s->dev;
 	struct device_conf dc = {
-		.queue_depth = tu->queue_depth > 16 ? tu->queue_depth : 16,
+		.queue_depth = tu->queue_depth > CONF_MIN_DISK_DEPTH ? tu->queue_depth : CONF_MIN_DISK_DEPTH,
 		.cache = {
 			.ra_chunk = (size_t)tu->read_ahead,
 			.ra_streams = tu->read_ahead_streams,
@@ -619,7 +619,7 @@ static void start_config(struct daemon *dm, const struct options *o)
 		if (!s->iface_mask)
 			log_warn("device %s (e%u.%u) is served on no interface", cd->name,
 				 cd->shelf, cd->slot);
-		qd_total += cd->tune.queue_depth > 16 ? cd->tune.queue_depth : 16;
+		qd_total += cd->tune.queue_depth > CONF_MIN_DISK_DEPTH ? cd->tune.queue_depth : CONF_MIN_DISK_DEPTH;
 	}
 
 	/* one address check per interface, for all its devices at once */
