@@ -29,11 +29,13 @@
 #include "aoe.h"
 #include "conf.h"
 #include "daemon.h"
+#include "detach.h"
 #include "device.h"
 #include "frame.h"
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "notify.h"
 #include "options.h"
 #include "rawsock.h"
 #include "util.h"
@@ -154,12 +156,14 @@ static void signal_readable(struct loop_watch *w, uint32_t events)
 			dm->loop.stop = true;
 			break;
 		case SIGHUP:
+			notify_reloading();
 			if (dm->config_file)
 				reload(dm);
 			else
 				log_notice("SIGHUP: writing back buffered data (no configuration file to reload)");
 			for (unsigned k = 0; k < dm->n_devs; k++)
 				cache_writeback_all(&dm->devs[k].dev.cache);
+			notify_ready();
 			break;
 		}
 	}
@@ -725,6 +729,8 @@ int main(int argc, char **argv)
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	if (o.config_file)
 		load_config(&dm, &o);
+	if (o.daemon)
+		detach_begin();
 	dm.devs = calloc(o.config_file ? (dm.conf->n_devices ? dm.conf->n_devices : 1) : 1,
 			 sizeof *dm.devs);
 	if (!dm.devs)
@@ -738,8 +744,11 @@ int main(int argc, char **argv)
 		start_config(&dm, &o);
 	else
 		start_single(&dm, &o);
+	notify_ready();
+	detach_done();
 
 	rc = loop_run(&dm.loop);
+	notify_stopping();
 	if (rc < 0)
 		log_err("event loop: %s", strerror(-rc));
 

@@ -21,6 +21,7 @@
 struct options {
 	const char *config_file;	/* -c: serve what this file configures */
 	bool check;			/* --check: validate -c's file, print it, exit */
+	bool daemon;			/* -D: detach once serving, log to syslog */
 	bool log_level_set;		/* --log-level given: wins over the file's */
 	const char *device_opt;		/* first single-device option given, if any
 					 * (refused with -c: the file sets these) */
