@@ -3,6 +3,7 @@
 #include "notify.h"
 
 #ifdef HAVE_LIBSYSTEMD
+#include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
@@ -12,8 +13,12 @@
  * says so itself; log it for whoever reads our side. */
 static void notify(const char *state)
 {
-	int rc = sd_notify(0, state);
+	const char *sock = getenv("NOTIFY_SOCKET");
+	int rc;
 
+	if (!sock || !*sock)	/* not started by systemd: nobody to tell */
+		return;
+	rc = sd_notify(0, state);
 	if (rc < 0)
 		log_warn("sd_notify(\"%s\"): %s", state, strerror(-rc));
 }
