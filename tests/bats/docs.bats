@@ -53,6 +53,18 @@ same_sets() {
 	done
 }
 
+@test "aoexctl(8) names every long option and command of aoexctl --help, and no other" {
+	local ctl=${AOEXCTL:-$TOP_BUILDDIR/aoexctl} help page cmd
+	[ -x "$ctl" ] || skip "no aoexctl built (aoexctl(8) was written from its specification)"
+	help=$("$ctl" --help | long_opts)
+	page=$(man_opts "$MAN/aoexctl.8" OPTIONS COMMANDS)
+	same_sets "aoexctl" "$help" "$page"
+	for cmd in status stats monitor reload show-config show-macmask show-reserve \
+		   clear-stats clear-macmask clear-reserve; do
+		"$ctl" --help | grep -qw -- "$cmd" || fail "aoexctl --help does not mention $cmd (aoexctl(8) does)"
+	done
+}
+
 @test "aoexd.conf(5) describes every option src/conf.c knows, and no other" {
 	local known page
 	# the libconfuse option tables: CFG_INT("name", ...), CFG_SEC("device", ...)
