@@ -30,11 +30,13 @@
 #include "conf.h"
 #include "control.h"
 #include "daemon.h"
+#include "detach.h"
 #include "device.h"
 #include "frame.h"
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "notify.h"
 #include "options.h"
 #include "rawsock.h"
 #include "util.h"
@@ -121,6 +123,7 @@ static void signal_readable(struct loop_watch *w, uint32_t events)
 			dm->loop.stop = true;
 			break;
 		case SIGHUP:
+			notify_reloading();
 			if (dm->config_file)
 				reload(dm);
 			else
@@ -128,6 +131,7 @@ static void signal_readable(struct loop_watch *w, uint32_t events)
 			for (unsigned k = 0; k < dm->n_devs; k++)
 				if (!dm->devs[k].retired)
 					cache_writeback_all(&dm->devs[k].dev.cache);
+			notify_ready();
 			break;
 		}
 	}
@@ -482,7 +486,8 @@ static unsigned engine_size(const struct aoexd_conf *c)
 	unsigned total = 0;
 
 	for (unsigned k = 0; k < c->n_devices; k++)
-		total += c->devices[k].tune.queue_depth > 16 ? c->devices[k].tune.queue_depth : 16;
+		total += c->devices[k].tune.queue_depth > CONF_MIN_DISK_DEPTH ?
+			 c->devices[k].tune.queue_depth : CONF_MIN_DISK_DEPTH;
 	total *= 2;
 	return total < 256 ? 256 : total > 4096 ? 4096 : total;
 }
@@ -625,6 +630,8 @@ int main(int argc, char **argv)
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	if (o.config_file)
 		load_config(&dm, &o);
+	if (o.daemon)
+		detach_begin();
 	/* room for what a reload may add: devices stay where they are while
 	 * requests point at them, so the array never moves */
 	dm.cap_devs = o.config_file ? CONF_MAX_DEVICES : 1;
@@ -642,8 +649,11 @@ int main(int argc, char **argv)
 		start_config(&dm, &o);
 	else
 		start_single(&dm, &o);
+	notify_ready();
+	detach_done();
 
 	rc = loop_run(&dm.loop);
+	notify_stopping();
 	if (rc < 0)
 		log_err("event loop: %s", strerror(-rc));
 

@@ -39,12 +39,16 @@
 /* defaults of the global options (and so of every device) */
 #define CONF_DEF_MTU			0	/* the interface's own */
 #define CONF_DEF_RING_FRAMES		256
-#define CONF_DEF_QUEUE_DEPTH		16	/* vblade's -b default */
-#define CONF_DEF_DIRECT_IO		false
+#define CONF_DEF_QUEUE_DEPTH		16	/* vblade's -b default = aoexd -b's */
+/* disk I/Os in flight per device at least (aoexd --queue-depth's default):
+ * queue-depth is the buffer count initiators are told, the disk takes more
+ * (read-ahead and write-back add I/Os of their own) */
+#define CONF_MIN_DISK_DEPTH		64
+#define CONF_DEF_DIRECT_IO		true	/* as the command line: O_DIRECT */
 #define CONF_DEF_WRITE_POLICY		CONF_WRITE_THROUGH
-#define CONF_DEF_READ_AHEAD		0	/* off */
+#define CONF_DEF_READ_AHEAD		(256u << 10)	/* the command line's --read-ahead */
 #define CONF_DEF_READ_AHEAD_STREAMS	4
-#define CONF_DEF_WRITE_BEHIND		0	/* off */
+#define CONF_DEF_WRITE_BEHIND		(512u << 10)	/* the command line's --write-behind */
 #define CONF_DEF_WB_MAX_DIRTY		(4u << 20)
 #define CONF_DEF_WB_MAX_AGE_MS		500
 #define CONF_DEF_MERGE_DELAY_US		0	/* off */

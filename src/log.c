@@ -26,6 +26,11 @@ void log_init(const char *progname, int level, int use_syslog)
 		openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+void log_to_syslog(void)
+{
+	log_init(log_prog, log_max, 1);
+}
+
 void log_set_level(int level)
 {
 	log_max = level;

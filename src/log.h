@@ -11,6 +11,7 @@
 
 void log_init(const char *progname, int level, int use_syslog);
 void log_set_level(int level);
+void log_to_syslog(void);		/* from now on, at the same level */
 int log_level_from_name(const char *name);	/* -1 if unknown */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -14,12 +14,13 @@
 static const char usage_text[] =
 "Usage: aoexd [OPTIONS] SHELF SLOT NETIF[,NETIF...] FILE\n"
 "       aoexd -c CONFIG-FILE [--check] [--engine E] [--no-rx-ring] [--no-tx-ring]\n"
-"             [--no-probe] [--log-level LVL] [--control PATH|none]\n"
+"             [--no-probe] [--log-level LVL] [--control PATH|none] [-D]\n"
 "\n"
 "Export FILE (a regular file, a block device, or null:SIZE) as the ATA over\n"
 "Ethernet device eSHELF.SLOT on the network interface(s) NETIF.  aoexd stays\n"
 "in the foreground and logs to standard error, like vblade, whose options it\n"
-"accepts.  SIGTERM or SIGINT finishes in-flight I/O, flushes and exits 0.\n"
+"accepts (with -D it detaches and logs to syslog).  SIGTERM or SIGINT\n"
+"finishes in-flight I/O, flushes and exits 0.\n"
 "\n"
 "vblade-compatible options:\n"
 "  -b, --bufcnt N        requests the target queues, advertised in Query\n"
@@ -103,6 +104,9 @@ static const char usage_text[] =
 "      --no-tx-ring      send with sendmmsg instead of PACKET_TX_RING\n"
 "      --no-probe        do not check for another target with our address\n"
 "      --log-level LVL   error, warning, notice, info (default) or debug\n"
+"  -D, --daemon          detach once serving (start-up errors still go to\n"
+"                        standard error, with exit status 1) and log to\n"
+"                        syslog (facility daemon).  Not needed under systemd\n"
 "  -h, --help            show this help and exit\n"
 "  -V, --version         show the version and exit\n"
 "\n"
@@ -112,6 +116,7 @@ static const char usage_text[] =
 "  aoexd 9 0 eth0 null:4G              measure the network path alone\n"
 "  aoexd -c /etc/aoexd.conf            serve what the file configures\n"
 "  aoexd -c /etc/aoexd.conf --check    check the file and show the result\n"
+"  aoexd -D -c /etc/aoexd.conf         the same in the background\n"
 "\n"
 "Exit status: 0 after a clean shutdown, 1 on a start-up error (missing file,\n"
 "busy address, no such interface, no permission, an invalid configuration\n"
@@ -156,6 +161,7 @@ static const struct option long_opts[] = {
 	{ "max-dirty", required_argument, NULL, OPT_MAXDIRTY },
 	{ "max-age", required_argument, NULL, OPT_MAXAGE },
 	{ "state-dir", required_argument, NULL, OPT_STATEDIR },
+	{ "daemon", no_argument, NULL, 'D' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -245,10 +251,10 @@ void options_parse(struct options *o, int argc, char **argv)
 	o->queue_depth = 64;
 	o->cache = (struct cache_conf)CACHE_CONF_DEFAULTS;
 
-	while ((c = getopt_long(argc, argv, "b:dsrm:o:l:c:hV", long_opts, &li)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:dsrm:o:l:c:DhV", long_opts, &li)) != -1) {
 		switch (c) {
 		case 'c': case OPT_CHECK: case OPT_CONTROL: case OPT_NORX: case OPT_NOTX: case OPT_NOPROBE:
-		case OPT_LOGLEVEL: case OPT_ENGINE: case 'h': case 'V': case '?':
+		case OPT_LOGLEVEL: case OPT_ENGINE: case 'D': case 'h': case 'V': case '?':
 			break;
 		default:	/* an option that configures the one device */
 			if (!o->device_opt)
@@ -273,6 +279,7 @@ void options_parse(struct options *o, int argc, char **argv)
 				bad("--control %s: longer than 107 bytes (a socket path's limit)", optarg);
 			o->control = optarg;
 			break;
+		case 'D': o->daemon = true; break;
 		case OPT_MODEL: o->model = optarg; break;
 		case OPT_SERIAL: o->serial = optarg; break;
 		case OPT_STATEDIR:
@@ -336,6 +343,12 @@ void options_parse(struct options *o, int argc, char **argv)
 			    "the file configures the devices", o->config_file, argv[optind]);
 		if (o->device_opt)
 			bad("%s does not apply with -c: set it in %s", o->device_opt, o->config_file);
+		/* SIGHUP re-reads it after -D's chdir("/") */
+		if (o->daemon && o->config_file[0] != '/') {
+			char *abs = realpath(o->config_file, NULL);
+			if (abs)
+				o->config_file = abs;	/* lives as long as the process */
+		}
 		return;
 	}
 	if (o->check)

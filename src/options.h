@@ -22,6 +22,7 @@ struct options {
 	const char *config_file;	/* -c: serve what this file configures */
 	bool check;			/* --check: validate -c's file, print it, exit */
 	const char *control;		/* --control PATH|none, or NULL: the default */
+	bool daemon;			/* -D: detach once serving, log to syslog */
 	bool log_level_set;		/* --log-level given: wins over the file's */
 	const char *device_opt;		/* first single-device option given, if any
 					 * (refused with -c: the file sets these) */

@@ -118,7 +118,7 @@ int served_start(struct daemon *dm, struct served *s, char *err, size_t errlen)
 	const struct conf_tuning *tu = &cd->tune;
 	struct device *d = &s->dev;
 	struct device_conf dc = {
-		.queue_depth = tu->queue_depth > 16 ? tu->queue_depth : 16,
+		.queue_depth = tu->queue_depth > CONF_MIN_DISK_DEPTH ? tu->queue_depth : CONF_MIN_DISK_DEPTH,
 		.merge_delay_us = tu->merge_delay_us,
 		/* room for jumbo frames: an interface may come or grow later */
 		.mtu_max = 9000,

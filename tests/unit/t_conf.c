@@ -189,10 +189,12 @@ static void test_minimal(void)
 	is_str(d->model, "aoexd", "minimal: model aoexd");
 	is_str(d->serial, "", "minimal: serial left to the daemon");
 	is_int(d->tune.queue_depth, CONF_DEF_QUEUE_DEPTH, "minimal: queue-depth 16");
-	ok(!d->tune.direct_io && d->tune.write_policy == CONF_WRITE_THROUGH,
-	   "minimal: buffered, write-through");
-	ok(d->tune.read_ahead == 0 && d->tune.read_ahead_streams == 4 && d->tune.write_behind == 0,
-	   "minimal: no read-ahead (4 streams), no write-behind");
+	/* the command line's defaults (aoexd --help), so a minimal file behaves like it */
+	ok(d->tune.direct_io && d->tune.write_policy == CONF_WRITE_THROUGH,
+	   "minimal: O_DIRECT, write-through");
+	ok(d->tune.read_ahead == 256 << 10 && d->tune.read_ahead_streams == 4 &&
+	   d->tune.write_behind == 512 << 10,
+	   "minimal: read-ahead 256K (4 streams), write-behind 512K");
 	ok(d->tune.write_back_max_dirty == 4 << 20 && d->tune.write_back_max_age_ms == 500 &&
 	   d->tune.merge_delay_us == 0, "minimal: write-back limits 4M/500 ms, no merge delay");
 
@@ -526,13 +528,13 @@ static void test_full(void)
 	is_str(d->path, "/srv/aoe/disk \"one\" $HOME\\x.img", "escapes in a string");
 	ok(d->read_only && !d->broadcast && d->offset == 1 << 20 && d->length == 1 << 30,
 	   "e1.2: read-only, no broadcast, offset 1M, length 1G");
-	ok(d->tune.queue_depth == 32 && !d->tune.direct_io && d->tune.write_policy == CONF_WRITE_THROUGH &&
+	ok(d->tune.queue_depth == 32 && d->tune.direct_io && d->tune.write_policy == CONF_WRITE_THROUGH &&
 	   d->tune.read_ahead == 4 << 20 && d->tune.read_ahead_streams == 2 && d->tune.write_behind == 0 &&
 	   d->tune.write_back_max_dirty == 8 << 20 && d->tune.write_back_max_age_ms == 1000 &&
 	   d->tune.merge_delay_us == 0, "e1.2: every tuning value its own");
-	ok(e->tune.queue_depth == 64 && e->tune.direct_io && e->tune.write_policy == CONF_WRITE_BACK &&
+	ok(e->tune.queue_depth == 64 && !e->tune.direct_io && e->tune.write_policy == CONF_WRITE_BACK &&
 	   e->tune.read_ahead == 1 << 20 && e->tune.read_ahead_streams == 8 &&
-	   e->tune.write_behind == 512 << 10 && e->tune.write_back_max_dirty == 16 << 20 &&
+	   e->tune.write_behind == 1 << 20 && e->tune.write_back_max_dirty == 16 << 20 &&
 	   e->tune.write_back_max_age_ms == 250 && e->tune.merge_delay_us == 100,
 	   "e1.3: every tuning value inherited from the globals");
 	is_str(e->path, "null:4G", "e1.3: null:4G");
