@@ -35,6 +35,7 @@
 #include "loop.h"
 #include "net.h"
 #include "options.h"
+#include "privs.h"
 #include "rawsock.h"
 #include "util.h"
 #include "wire.h"
@@ -405,6 +406,20 @@ static void log_stats(const struct daemon *dm)
 
 /* ---------------------------------------------------------- the command line
  * vblade's form: one device, its options from argv. */
+/* With one device from the command line every socket and file is open by
+ * now and nothing is opened again (SIGHUP only writes back), so no
+ * capability is needed any more.  With -c FILE they are kept: reloading
+ * devices and interfaces opens files and packet sockets later. */
+static void drop_privileges(void)
+{
+	char err[128];
+
+	if (privs_drop_all(err, sizeof err) < 0)
+		log_warn("cannot drop capabilities, serving with them: %s", err);
+	else
+		log_info("all capabilities dropped");
+}
+
 static void start_single(struct daemon *dm, const struct options *o)
 {
 	struct served *s = &dm->devs[0];
@@ -434,6 +449,7 @@ static void start_single(struct daemon *dm, const struct options *o)
 		   o->cache.ra_chunk / 1024, o->cache.ra_streams);
 	for (unsigned i = 0; i < dm->n_ifaces; i++)
 		device_advertise(&s->dev, &dm->ifaces[i]);
+	drop_privileges();
 }
 
 /* ------------------------------------------------------------- -c FILE */
