@@ -386,7 +386,7 @@ static void log_device_stats(const struct device *d, const struct engine *e)
 		   U(ts->drops[AOE_DROP_EXT_BADTABLE]), U(d->st.coalesce_waits));
 }
 
-static void log_stats(const struct daemon *dm)
+static void log_stats(struct daemon *dm)
 {
 	for (unsigned k = 0; k < dm->n_devs; k++) {
 		const struct served *s = &dm->devs[k];
@@ -395,17 +395,16 @@ static void log_stats(const struct daemon *dm)
 			log_notice("stats %s acl acl_denied=%llu", s->dev.name, U(s->acl_denied));
 	}
 	for (unsigned i = 0; i < dm->n_ifaces; i++) {
-		const struct iface *ifc = &dm->ifaces[i];
+		struct iface *ifc = &dm->ifaces[i];
+		iface_poll_drops(ifc);
 		log_notice("stats %s rx_frames=%llu tx_frames=%llu rx_bytes=%llu tx_bytes=%llu "
-			   "wakeups=%llu ignored=%llu broadcasts=%llu tx_dropped=%llu",
+			   "wakeups=%llu ignored=%llu broadcasts=%llu tx_dropped=%llu rx_dropped=%llu",
 			   ifc->name, U(ifc->st.rx_frames), U(ifc->st.tx_frames), U(ifc->st.rx_bytes),
 			   U(ifc->st.tx_bytes), U(ifc->st.wakeups), U(ifc->st.ignored),
-			   U(ifc->st.broadcasts), U(ifc->st.tx_dropped));
+			   U(ifc->st.broadcasts), U(ifc->st.tx_dropped), U(ifc->st.rx_dropped));
 	}
 }
 
-/* ---------------------------------------------------------- the command line
- * vblade's form: one device, its options from argv. */
 /* With one device from the command line every socket and file is open by
  * now and nothing is opened again (SIGHUP only writes back), so no
  * capability is needed any more.  With -c FILE they are kept: reloading
@@ -420,6 +419,8 @@ static void drop_privileges(void)
 		log_info("all capabilities dropped");
 }
 
+/* ---------------------------------------------------------- the command line
+ * vblade's form: one device, its options from argv. */
 static void start_single(struct daemon *dm, const struct options *o)
 {
 	struct served *s = &dm->devs[0];

@@ -101,6 +101,16 @@ int iface_open(struct iface *ifc, const char *name, const struct net_opts *o,
 	return 0;
 }
 
+void iface_poll_drops(struct iface *ifc)
+{
+	struct tpacket_stats ps;	/* the same first fields for V2 and V3 */
+	socklen_t len = sizeof ps;
+
+	/* reading resets the kernel's counters: accumulate */
+	if (ifc->fd >= 0 && getsockopt(ifc->fd, SOL_PACKET, PACKET_STATISTICS, &ps, &len) == 0)
+		ifc->st.rx_dropped += ps.tp_drops;
+}
+
 void iface_close(struct iface *ifc)
 {
 	ring_teardown(&ifc->rings);

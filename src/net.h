@@ -28,6 +28,8 @@ struct iface_stats {
 	uint64_t ignored;		/* not for our MAC, or runts */
 	uint64_t broadcasts;		/* requests to the broadcast MAC */
 	uint64_t tx_dropped;		/* replies we could not send */
+	uint64_t rx_dropped;		/* requests the kernel dropped: ring or
+					 * socket buffer full (iface_poll_drops) */
 };
 
 #define NET_BATCH 32	/* recvmmsg/sendmmsg batch in the fallback paths */
@@ -56,6 +58,9 @@ typedef void (*frame_fn)(struct iface *ifc, const uint8_t *frame, size_t len, vo
 int iface_open(struct iface *ifc, const char *name, const struct net_opts *o,
 	       char *err, size_t errlen);
 void iface_close(struct iface *ifc);
+/* Add the kernel's receive drop count since the last call to st.rx_dropped
+ * (PACKET_STATISTICS; one syscall, for the stats lines, not per frame). */
+void iface_poll_drops(struct iface *ifc);
 const char *iface_path_name(const struct iface *ifc);	/* "rx-ring/tx-ring" ... */
 
 /* Drain up to budget frames; returns how many were handled. */

@@ -221,7 +221,7 @@ rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 	aoex -w 16 read $T 0 8192 -o "$R"
 	cmp "$R" "$DISK"
 	stop_aoexd
-	echo "# $(cat "$BATS_TEST_TMPDIR/flood.out"); RSS ${rss0} kB -> ${rss1} kB; good initiator randread 4K w=4: $base alone, $flood during the flood" >&3
+	echo "# $(cat "$BATS_TEST_TMPDIR/flood.out"); RSS ${rss0} kB -> ${rss1} kB; good initiator randread 4K w=4: $base alone, $flood during the flood; peer_evictions=$(counter peer_evictions) rx_dropped=$(counter rx_dropped)" >&3
 	[ $((rss1 - rss0)) -lt 16384 ] || fail "RSS grew by $((rss1 - rss0)) kB under the flood"
 	# 64 peer entries at most: the flood's Extensions requests evict
 	assert_counter_ge peer_evictions 1000
