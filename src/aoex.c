@@ -125,11 +125,15 @@ static const char help_text[] =
 "        see its -b), or replies go missing and whole frames are sent\n"
 "        again, up to a timeout.\n"
 "\n"
-"    write TARGET LBA [-f FILE] [--lba28]\n"
+"    write TARGET LBA [-f FILE] [--lba28] [--log-acks FILE]\n"
 "        Write FILE (default or -: stdin) at LBA with WRITE SECTORS EXT (0x34,\n"
 "        aflags E|W) or, with --lba28, WRITE SECTORS (0x30, aflags W).  The\n"
 "        length must be a multiple of 512; it is checked before anything is\n"
 "        sent (input that is not a regular file is read into memory first).\n"
+"        --log-acks FILE writes one line `LBA COUNT' to FILE for each frame\n"
+"        the target acknowledged with success, in the order the\n"
+"        acknowledgements came; the file is complete when aoex exits, also\n"
+"        after a failure (what a crash test compares with the disk).\n"
 "\n"
 "    ata TARGET OPCODE [--lba L] [--count C] [--feature F] [--aflags A]\n"
 "                      [--data FILE] [--expect-len]\n"
@@ -995,6 +999,7 @@ struct xfer_args {
 	bool lba28;
 	uint64_t lba, count;
 	unsigned coalesce;	/* read --coalesce; 0: not given */
+	const char *ack_log;	/* write --log-acks FILE; NULL: none */
 };
 
 static int parse_xfer_args(struct session *s, int argc, char **argv, const char *cmd,
@@ -1015,7 +1020,9 @@ static int parse_xfer_args(struct session *s, int argc, char **argv, const char 
 			if (parse_uint(optarg, 1, 256, &v) < 0)
 				return usage_error("%s: bad --coalesce '%s' (1..256)", cmd, optarg);
 			a->coalesce = (unsigned)v;
-		} else
+		} else if (ch == 'A')
+			a->ack_log = optarg;
+		else
 			return bad_option(cmd, ch, argv);
 	}
 	if (argc - optind != nargs)
@@ -1145,11 +1152,18 @@ static void wsource_close(struct wsource *w, const char *path)
 	free(w->mem);
 }
 
+/* write --log-acks: one line "LBA COUNT" per acknowledged frame */
+static void log_ack(void *ctx, const struct aoex_io *io)
+{
+	fprintf(ctx, "%llu %u\n", (unsigned long long)io->lba, io->nsect);
+}
+
 static int cmd_write(struct session *s, int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "file", required_argument, NULL, 'f' },
 		{ "lba28", no_argument, NULL, '2' },
+		{ "log-acks", required_argument, NULL, 'A' },
 		{ 0 }
 	};
 	struct xfer_args a = { 0 };
@@ -1157,13 +1171,17 @@ static int cmd_write(struct session *s, int argc, char **argv)
 	struct aoex_result res = { 0 };
 	struct aoex_xfer *x = NULL;
 	struct wsource w = { .fd = -1 };
+	FILE *acks = NULL;
 	uint8_t *buf = NULL;
 	unsigned spf;
 	int rc;
 
 	if ((rc = parse_xfer_args(s, argc, argv, "write", lo, ":f:", 2,
-				  "usage: write TARGET LBA [-f FILE] [--lba28]", &a)))
+				  "usage: write TARGET LBA [-f FILE] [--lba28] [--log-acks FILE]",
+				  &a)))
 		return rc;
+	if (a.ack_log && !(acks = fopen(a.ack_log, "we")))
+		return local_error("--log-acks %s: %s", a.ack_log, strerror(errno));
 	const char *path = a.path;
 	const uint64_t lba = a.lba;
 	const bool lba28 = a.lba28;
@@ -1182,7 +1200,8 @@ static int cmd_write(struct session *s, int argc, char **argv)
 		uint64_t n = left < chunk_sectors(spf) ? left : chunk_sectors(spf);
 		struct span sp = { .lba = lba + done, .left = n, .spf = spf,
 				   .data = w.streamed ? buf : w.mem + done * ATA_SECTOR };
-		struct aoex_job job = { .write = true, .lba48 = !lba28, .next = span_next, .ctx = &sp };
+		struct aoex_job job = { .write = true, .lba48 = !lba28, .next = span_next, .ctx = &sp,
+					.on_ack = acks ? log_ack : NULL, .ack_ctx = acks };
 
 		if (w.streamed && read_full(w.fd, buf, n * ATA_SECTOR) != (ssize_t)(n * ATA_SECTOR)) {
 			rc = local_error("%s: short read (file changed?)", path ? path : "stdin");
@@ -1197,6 +1216,8 @@ out:
 	aoex_xfer_free(x);
 	free(buf);
 	wsource_close(&w, path);
+	if (acks && fclose(acks) && rc == AOEX_OK)
+		rc = local_error("--log-acks %s: %s", a.ack_log, strerror(errno));
 	return rc;
 }
 

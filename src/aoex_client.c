@@ -894,6 +894,8 @@ static bool complete_io(struct aoex_xfer *x, const struct aoex_job *job, struct 
 			memcpy(u->io.data, f + ATA_OFF_DATA, bytes);
 		res->frames++;
 		res->bytes += bytes;
+		if (job->on_ack)
+			job->on_ack(job->ack_ctx, &u->io);
 	}
 	if (!s->pending)
 		release_slot(x, s);

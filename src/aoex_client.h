@@ -257,6 +257,10 @@ struct aoex_job {
 	void *ctx;
 	unsigned coalesce;	/* reads: I/Os per frame (0, 1: one, plain
 				 * reads); at most the engine's max_ios */
+	/* optional: called for each I/O the target acknowledged with
+	 * success, in the order the replies came (write --log-acks) */
+	void (*on_ack)(void *ack_ctx, const struct aoex_io *io);
+	void *ack_ctx;
 };
 
 struct aoex_result {

@@ -126,3 +126,18 @@ note() {
 	assert_line "KI result=pass"
 	note "ext4 mtu 9000" "fs phase $(val fs_ms) ms"
 }
+
+@test "kernel aoe through a faulty wire: 1% loss, 1% duplication, reordering; data exact, no guest I/O error" {
+	local fb=${FAULTBRIDGE:-$TOP_BUILDDIR/tests/tools/faultbridge}
+	[ -x "$fb" ] || fail "FAULTBRIDGE=$fb: build it with make check TESTS="
+	ki 1 2 --mtu 1500 --size-mb 32 --pattern-mb 8 \
+		--faults "$fb --seed 5 --drop 0.01 --dup 0.01 --reorder 0.05 --reorder-ms 3"
+	assert_success
+	assert_line "KI pattern=match"
+	assert_line "KI host_cmp=match"
+	assert_line "KI io_errors=0"
+	assert_line --regexp "^KI faults_ba=forwarded=[0-9]+,dropped=[1-9]"
+	assert_line --regexp "^KI faults_ab=forwarded=[0-9]+,dropped=[1-9]"
+	assert_line "KI result=pass"
+	note "faults" "$(val faults_ba | cut -d, -f1-4) (guest->target), elapsed $(val elapsed_s) s"
+}

@@ -42,6 +42,8 @@ res() { echo "KI $*" >"$OUT"; echo "KI $*"; }
 log() { echo "ki-init: $*"; }
 
 finish() {
+	# block-layer and aoe driver errors seen by the guest (fault tests)
+	res "io_errors=$(dmesg | grep -ciE 'I/O error|aoe:.*(error|fail)')"
 	res "guest_done=$1"
 	sync
 	# Give the UART a moment to drain before the machine disappears.

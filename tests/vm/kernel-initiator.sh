@@ -54,6 +54,10 @@ Options:
   --discover-timeout S  how long the guest waits for the target (default 30)
   --mem MB            guest memory (default 512)
   --kernel PATH       kernel image (default newest /boot/vmlinuz-*)
+  --faults "PROG ARGS"  put a faulty wire between the bridge and the target:
+                      PROG -a TARGET_SIDE -b GUEST_SIDE ARGS (tests/tools/
+                      faultbridge); its counters come out as KI faults lines,
+                      and the guest's I/O errors must then be 0
   --prepare           only build (or find) the cached base initramfs, print
                       its path and exit; no TARGET_CMD needed
 EOF
@@ -65,7 +69,7 @@ die() { echo "kernel-initiator: $*" >&2; echo "KI result=fail reason=$(echo "$*"
 # ---- options
 MTU=1500 SHELF=1 SLOT=2 IMAGE='' SIZE_MB=64 PMB=16 FS=0 KEEP=0
 CACHE=${KI_CACHE_DIR:-/tmp/aoexd-ki-cache} TIMEOUT=170 DEAD=30 MAXOUT='' DISC=30 MEM=512 KERNEL=''
-PREPARE=0
+PREPARE=0 FAULTS=''
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--mtu) MTU=$2; shift 2 ;;
@@ -83,6 +87,7 @@ while [ $# -gt 0 ]; do
 	--discover-timeout) DISC=$2; shift 2 ;;
 	--mem) MEM=$2; shift 2 ;;
 	--kernel) KERNEL=$2; shift 2 ;;
+	--faults) FAULTS=$2; shift 2 ;;
 	--prepare) PREPARE=1; shift ;;
 	-h|--help) usage ;;
 	--) shift; break ;;
@@ -151,7 +156,7 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/ki-run.XXXXXX")
 id=$(printf '%x%04x' $$ $((RANDOM & 0xffff)))
 NS=ki-$id
 IFACE=kt$id
-QPID='' TPID='' NS_MADE=0
+QPID='' TPID='' FPID='' NS_MADE=0
 # shellcheck disable=SC2317  # called from the EXIT trap
 cleanup() {
 	local rc=$?
@@ -166,6 +171,7 @@ cleanup() {
 		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$TPID" 2>/dev/null || break; sleep 0.2; done
 		kill -9 "$TPID" 2>/dev/null
 	fi
+	[ -n "$FPID" ] && kill -9 "$FPID" 2>/dev/null && wait "$FPID" 2>/dev/null
 	[ -n "$QPID" ] && wait "$QPID" 2>/dev/null
 	[ -n "$TPID" ] && wait "$TPID" 2>/dev/null
 	[ "$NS_MADE" = 1 ] && ip netns del "$NS" 2>/dev/null
@@ -205,7 +211,14 @@ nsx() { ip netns exec "$NS" "$@"; }
 	nsx sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 &&
 	nsx ip link add kibr0 mtu "$MTU" type bridge stp_state 0 forward_delay 0 &&
 	nsx ip tuntap add dev kitap0 mode tap &&
-	nsx ip link add kiveth0 mtu "$MTU" type veth peer name "$IFACE" mtu "$MTU" &&
+	if [ -z "$FAULTS" ]; then
+		nsx ip link add kiveth0 mtu "$MTU" type veth peer name "$IFACE" mtu "$MTU"
+	else
+		# kiveth0 <-> ka$id [fault bridge] kb$id <-> $IFACE (target)
+		nsx ip link add kiveth0 mtu "$MTU" type veth peer name "ka$id" mtu "$MTU" &&
+		nsx ip link add "kb$id" mtu "$MTU" type veth peer name "$IFACE" mtu "$MTU" &&
+		nsx ip link set "ka$id" up && nsx ip link set "kb$id" up
+	fi &&
 	nsx ip link set kitap0 mtu "$MTU" &&
 	nsx ip link set kitap0 master kibr0 &&
 	nsx ip link set kiveth0 master kibr0 &&
@@ -215,6 +228,14 @@ nsx() { ip netns exec "$NS" "$@"; }
 	nsx ip link set "$IFACE" up &&
 	nsx ip link set kibr0 up
 } || die "network namespace setup failed"
+
+if [ -n "$FAULTS" ]; then
+	read -ra fargv <<<"$FAULTS"
+	ip netns exec "$NS" "${fargv[0]}" -a "kb$id" -b "ka$id" "${fargv[@]:1}" >"$W/faults.log" 2>&1 &
+	FPID=$!
+	sleep 0.2
+	kill -0 "$FPID" 2>/dev/null || { cat "$W/faults.log" >&2; die "fault bridge exited at start"; }
+fi
 
 # ---- target: substitute $IFACE/$IMAGE in its argv, run it in the namespace.
 # `ip netns exec` and `env` both exec, so $! is the target's own pid (needed
@@ -307,6 +328,13 @@ fi
 wait "$TPID" 2>/dev/null
 TPID=
 
+if [ -n "$FPID" ]; then
+	kill -TERM "$FPID" 2>/dev/null
+	wait "$FPID" 2>/dev/null
+	FPID=
+	awk '/^faultbridge: (ab|ba) / { d = $2; $1 = $2 = ""; sub(/^ +/, ""); gsub(/ /, ","); print "KI faults_" d "=" $0 }' "$W/faults.log"
+fi
+
 # ---- host-side byte comparison of the backing file
 hostcmp=skipped
 if [ -n "$IMAGE" ] && [ "$(get write)" = ok ]; then
@@ -333,6 +361,7 @@ req read ok
 req pattern match
 [ "$FS" = 1 ] && { req mkfs ok; req fs_files match; req fsck clean; }
 req guest_done pass
+[ -z "$FAULTS" ] || req io_errors 0
 [ -n "$reason" ] || [ $alive = yes ] || reason="target_died"
 [ -n "$reason" ] || [ -z "$IMAGE" ] || [ $hostcmp = match ] || reason="host_cmp=$hostcmp"
 
