@@ -297,8 +297,14 @@ static void setup_device(struct daemon *dm, const struct options *o)
 	snprintf(d->t.ata.model, sizeof d->t.ata.model, "%s", o->model);
 	if (o->serial)
 		snprintf(d->t.ata.serial, sizeof d->t.ata.serial, "%s", o->serial);
-	else
-		snprintf(d->t.ata.serial, sizeof d->t.ata.serial, "%u.%u:%s", o->shelf, o->slot, host);
+	else {
+		/* SHELF.SLOT:hostname cut to ATA's 20 characters, through a buffer
+		 * big enough that gcc -Os sees the cut is meant */
+		char id[96];
+
+		snprintf(id, sizeof id, "%u.%u:%s", o->shelf, o->slot, host);
+		snprintf(d->t.ata.serial, sizeof d->t.ata.serial, "%.20s", id);
+	}
 	snprintf(d->t.ata.firmware, sizeof d->t.ata.firmware, "%s", PACKAGE_VERSION);
 
 	dm->eng = engine_new(&dm->loop, o->engine, o->queue_depth, err, sizeof err);
@@ -546,9 +552,12 @@ static void setup_served(struct daemon *dm, struct served *s, const char *host)
 	snprintf(d->t.ata.model, sizeof d->t.ata.model, "%s", cd->model);
 	if (cd->serial[0])
 		snprintf(d->t.ata.serial, sizeof d->t.ata.serial, "%s", cd->serial);
-	else
-		snprintf(d->t.ata.serial, sizeof d->t.ata.serial, "%u.%u:%s", cd->shelf,
-			 cd->slot, host);
+	else {
+		char id[96];	/* as in setup_device() */
+
+		snprintf(id, sizeof id, "%u.%u:%s", cd->shelf, cd->slot, host);
+		snprintf(d->t.ata.serial, sizeof d->t.ata.serial, "%.20s", id);
+	}
 	snprintf(d->t.ata.firmware, sizeof d->t.ata.firmware, "%s", PACKAGE_VERSION);
 	for (unsigned i = 0; i < dm->n_ifaces; i++)
 		if ((s->iface_mask & (1u << i)) && dm->ifaces[i].mtu > dc.mtu_max)
