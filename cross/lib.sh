@@ -1,6 +1,6 @@
 # cross/lib.sh - shared by the cross/ scripts (sourced, not run).
 # Targets, logging of steps, the TAP-like result lines, the apt helpers.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # target_vars sets them for the sourcing scripts
 
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
 

@@ -4,7 +4,7 @@
 # pkg-config wrapper that sees the sysroot only, the kernel uapi headers, and
 # static libaio + libconfuse built from Debian's sources with the wrapper.
 # Everything is cached under $CROSS_CACHE and rebuilt when its stamp changes.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2153  # MUSL, GNU, ... come from target_vars (lib.sh)
 
 # bump when the way a sysroot is built changes: forces a rebuild
 SYSROOT_RECIPE=2
@@ -30,7 +30,7 @@ add_deb_src() {
 }
 
 fetch_libaio() {
-	cd "$SRC"
+	cd "$SRC" || return 1
 	rm -rf libaio libaio-[0-9]* libaio_*
 	apt-get source libaio			# orig + Debian patches
 	local d
@@ -41,7 +41,7 @@ fetch_libaio() {
 }
 
 fetch_libconfuse() {
-	cd "$SRC"
+	cd "$SRC" || return 1
 	rm -rf libconfuse libconfuse-[0-9]* libconfuse_*
 	local d orig
 	# bookworm's libconfuse_3.3-3.debian.tar.xz has been seen to 404: apt
@@ -86,7 +86,7 @@ toolchain() {
 	# the glibc include directory
 	if [ -d "/usr/$GNU/include/asm" ]; then kh=/usr/$GNU/include kasm=/usr/$GNU/include/asm
 	else kh=/usr/include kasm=/usr/include/$GNU/asm; fi
-	[ -d "$kh/linux" ] && [ -d "$kasm" ] || die "no kernel uapi headers for $GNU (linux-libc-dev-$DEBARCH-cross)"
+	{ [ -d "$kh/linux" ] && [ -d "$kasm" ]; } || die "no kernel uapi headers for $GNU (linux-libc-dev-$DEBARCH-cross)"
 	ln -sfn "$kh/linux" "$SYSROOT/include/linux"
 	ln -sfn "$kasm" "$SYSROOT/include/asm"
 	ln -sfn "$kh/asm-generic" "$SYSROOT/include/asm-generic"
@@ -111,7 +111,7 @@ build_libaio() {
 build_libconfuse() {
 	local b=$CROSS_CACHE/$ARCH/build/libconfuse
 	rm -rf "$b"; mkdir -p "$b"
-	cd "$b"
+	cd "$b" || return 1
 	"$SRC/libconfuse/configure" --build="$BUILD_TRIPLET" --host="$MUSL" --prefix="$SYSROOT" \
 		--disable-shared --enable-static --disable-nls --disable-examples \
 		CC="$MUSL-gcc" CFLAGS="$LIB_CFLAGS" CPPFLAGS="-isystem $SYSROOT/include"

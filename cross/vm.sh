@@ -32,7 +32,7 @@ while getopts "k:m:s:" o; do
 	esac
 done
 shift $((OPTIND - 1))
-[ -n "$SCRIPT" ] && [ $# -gt 0 ] || { sed -n '2,20p' "$0"; exit 2; }
+if [ -z "$SCRIPT" ] || [ $# = 0 ]; then sed -n "2,20p" "$0"; exit 2; fi
 
 case $KIND in
 armhf) META=linux-image-armmp QEMU=qemu-system-arm     MACH=(-M virt -cpu cortex-a15) CONSOLE=ttyAMA0 ;;
