@@ -186,20 +186,40 @@ static int setup_signals(struct daemon *dm)
 
 /* Is another target already answering as one of our n shelf.slot addresses
  * on ifname?  Ask each with a Query Config read and listen briefly (once for
- * all of them) for a reply from another MAC. */
-static void probe_busy(const uint16_t *shelf, const uint8_t *slot, unsigned n, const char *ifname)
-{
+ * all of them) for a reply from another MAC.  In two halves, so that the
+ * 50 ms of listening overlap the set-up of rings, engine and devices (and
+ * the windows of several interfaces overlap each other): probe_send() asks,
+ * probe_finish() listens out the rest of the window and reads what is
+ * queued.  The probe goes out before our own sockets exist, so they never
+ * see (and answer) it. */
+struct probe {
 	struct rawsock rs;
-	char err[200], macs[MAC_STRLEN];
-	uint8_t req[AOE_MIN_FRAME] = {0}, buf[9216];
+	uint16_t *shelf;
+	uint8_t *slot;
+	unsigned n;		/* 0: nothing sent, nothing to finish */
 	uint64_t deadline;
+};
 
+static void probe_send(struct probe *p, const uint16_t *shelf, const uint8_t *slot, unsigned n,
+		       const char *ifname)
+{
+	char err[200];
+	uint8_t req[AOE_MIN_FRAME] = {0};
+
+	memset(p, 0, sizeof *p);
 	if (!n)
 		return;
-	if (rawsock_open(&rs, ifname, err, sizeof err) < 0)
+	p->shelf = malloc(n * sizeof *shelf);
+	p->slot = malloc(n);
+	if (!p->shelf || !p->slot)
+		die("out of memory");
+	memcpy(p->shelf, shelf, n * sizeof *shelf);
+	memcpy(p->slot, slot, n);
+	p->n = n;
+	if (rawsock_open(&p->rs, ifname, err, sizeof err) < 0)
 		die("%s", err);
 	memset(req, 0xff, 6);
-	memcpy(req + AOE_OFF_SRC, rs.mac, 6);
+	memcpy(req + AOE_OFF_SRC, p->rs.mac, 6);
 	put_be16(req + AOE_OFF_TYPE, AOE_ETHERTYPE);
 	req[AOE_OFF_VERFLAGS] = AOE_VERSION << 4;
 	req[AOE_OFF_CMD] = AOE_CMD_CONFIG;
@@ -207,23 +227,40 @@ static void probe_busy(const uint16_t *shelf, const uint8_t *slot, unsigned n, c
 	for (unsigned k = 0; k < n; k++) {
 		put_be16(req + AOE_OFF_MAJOR, shelf[k]);
 		req[AOE_OFF_MINOR] = slot[k];
-		if (rawsock_send(&rs, req, sizeof req) < 0)
+		if (rawsock_send(&p->rs, req, sizeof req) < 0)
 			die("%s: cannot send: %s", ifname, strerror(errno));
 	}
-	deadline = now_ns() + 50 * 1000000ULL;
-	for (uint64_t now = now_ns(); now < deadline; now = now_ns()) {
-		ssize_t r = rawsock_recv(&rs, buf, sizeof buf, (int)((deadline - now) / 1000000) + 1);
+	p->deadline = now_ns() + 50 * 1000000ULL;
+}
+
+static void probe_finish(struct probe *p)
+{
+	uint8_t buf[9216];
+	char macs[MAC_STRLEN];
+
+	if (!p->n)
+		return;
+	for (;;) {
+		uint64_t now = now_ns();
+		int wait = now < p->deadline ? (int)((p->deadline - now) / 1000000) + 1 : 0;
+		ssize_t r = rawsock_recv(&p->rs, buf, sizeof buf, wait);
 		struct aoe_hdr h;
+		if (r <= 0 && !wait)
+			break;		/* window over, queue empty */
 		if (r <= 0 || !aoe_hdr_parse(buf, (size_t)r, &h))
 			continue;
-		if (!(h.flags & AOE_FLAG_R) || memcmp(buf + AOE_OFF_SRC, rs.mac, 6) == 0)
+		if (!(h.flags & AOE_FLAG_R) || memcmp(buf + AOE_OFF_SRC, p->rs.mac, 6) == 0)
 			continue;
-		for (unsigned k = 0; k < n; k++)
-			if (h.shelf == shelf[k] && h.slot == slot[k])
+		for (unsigned k = 0; k < p->n; k++)
+			if (h.shelf == p->shelf[k] && h.slot == p->slot[k])
 				die("e%u.%u is already served on %s by %s; pick another shelf/slot",
-				    shelf[k], slot[k], ifname, format_mac(buf + AOE_OFF_SRC, macs));
+				    p->shelf[k], p->slot[k], p->rs.ifname,
+				    format_mac(buf + AOE_OFF_SRC, macs));
 	}
-	rawsock_close(&rs);
+	rawsock_close(&p->rs);
+	free(p->shelf);
+	free(p->slot);
+	p->n = 0;
 }
 
 /* Another aoexd on this host with the same address on the same interface
@@ -417,18 +454,25 @@ static void start_single(struct daemon *dm, const struct options *o)
 	uint16_t shelf = (uint16_t)o->shelf;
 	uint8_t slot = (uint8_t)o->slot;
 
+	struct probe *pr = calloc(o->n_ifaces, sizeof *pr);
+
+	if (!pr)
+		die("out of memory");
 	dm->n_devs = 1;
 	s->iface_mask = ~0u;
 	open_backing(dm, o);
 	for (unsigned i = 0; i < o->n_ifaces; i++) {
 		lock_address(o->shelf, o->slot, o->ifnames[i]);
 		if (o->probe)
-			probe_busy(&shelf, &slot, 1, o->ifnames[i]);
+			probe_send(&pr[i], &shelf, &slot, 1, o->ifnames[i]);
 	}
 	setup_ifaces(dm, o);
 	setup_device(dm, o);
 	if (setup_signals(dm) < 0)
 		die("signals: %s", strerror(errno));
+	for (unsigned i = 0; i < o->n_ifaces; i++)
+		probe_finish(&pr[i]);
+	free(pr);
 
 	log_notice("serving %s: %s, %llu sectors, %s, %s (alignment %u), bufcnt %u, "
 		   "engine %s, queue depth %u, %s, read-ahead %zuK x %u", s->dev.name,
@@ -632,6 +676,9 @@ static void start_config(struct daemon *dm, const struct options *o)
 	}
 
 	/* one address check per interface, for all its devices at once */
+	struct probe *pr = calloc(n_names ? n_names : 1, sizeof *pr);
+	if (!pr)
+		die("out of memory");
 	for (unsigned i = 0; i < n_names; i++) {
 		uint16_t *shelves = calloc(c->n_devices + 1, sizeof *shelves);
 		uint8_t *slots = calloc(c->n_devices + 1, sizeof *slots);
@@ -647,7 +694,7 @@ static void start_config(struct daemon *dm, const struct options *o)
 			slots[n++] = (uint8_t)s->conf.slot;
 		}
 		if (o->probe)
-			probe_busy(shelves, slots, n, names[i]);
+			probe_send(&pr[i], shelves, slots, n, names[i]);
 		free(shelves);
 		free(slots);
 	}
@@ -669,6 +716,9 @@ static void start_config(struct daemon *dm, const struct options *o)
 		setup_served(dm, &dm->devs[k], host);
 	if (setup_signals(dm) < 0)
 		die("signals: %s", strerror(errno));
+	for (unsigned i = 0; i < n_names; i++)
+		probe_finish(&pr[i]);
+	free(pr);
 	write_pid_file(dm, c->pid_file);
 
 	for (unsigned k = 0; k < dm->n_devs; k++) {
