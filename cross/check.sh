@@ -127,11 +127,13 @@ be_checks() {
 # kernel under qemu-system (armel/armhf on the armmp kernel, arm64 on the
 # arm64 one); cross/vm-test.sh runs inside and prints the ok lines.
 vm_checks() {
-	local arch=$1 kind=armhf log rc=0 lines
+	local arch=$1 kind=armhf log rc=0 lines t0
 	[ "$arch" = arm64 ] && kind=arm64
 	[ "$arch" = x86_64 ] && { notok "vm $arch: only ARM builds run under qemu-system"; return 0; }
 	log=$CROSS_CACHE/log/vm-$arch.log
+	t0=$(date +%s.%N)
 	"$HERE/vm.sh" -k "$kind" -s "$HERE/vm-test.sh" "$OUT/$arch"/* > "$log" 2>&1 || rc=$?
+	echo "# [$arch vm] boot + tests: $(elapsed "$t0") s"
 	lines=$(grep -E '^(not )?ok - ' "$log" || true)
 	if [ -n "$lines" ]; then
 		while IFS= read -r l; do
