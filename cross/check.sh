@@ -35,6 +35,33 @@ unit_checks() {
 	done
 }
 
+# abi_checks ARCH: what the ELF headers promise the 32-bit ARM boxes.  armel
+# is ARMv5TE soft-float (the merged attributes also say Thumb-2: that is
+# musl's atomics.lo, which picks the v6/v7 or the kernel-helper version at
+# run time; -cpu arm926 runs prove the rest).  armhf is the hard-float ABI.
+abi_checks() {
+	local arch=$1 p h a
+	target_vars "$arch"
+	case $arch in armel | armhf) ;; *) return 0 ;; esac
+	for p in "$OUT/$arch"/*; do
+		h=$("$GNU-readelf" -h "$p") a=$("$GNU-readelf" -A "$p")
+		case $arch in
+		armel)
+			if grep -q 'soft-float ABI' <<< "$h" && grep -q 'Tag_CPU_arch: v5TE' <<< "$a"; then
+				ok "armel ${p##*/}: ELF says ARMv5TE, soft-float ABI"
+			else
+				notok "armel ${p##*/}: not ARMv5TE soft-float: $(grep Flags <<< "$h") $(grep Tag_CPU_arch: <<< "$a")"
+			fi ;;
+		armhf)
+			if grep -q 'hard-float ABI' <<< "$h"; then
+				ok "armhf ${p##*/}: ELF says hard-float ABI"
+			else
+				notok "armhf ${p##*/}: not hard-float: $(grep Flags <<< "$h")"
+			fi ;;
+		esac
+	done
+}
+
 # user_daemon_checks ARCH: aoexd and aoex of the build under qemu-user, in a
 # private network namespace with a veth pair.  qemu-user refuses io_setup
 # (ENOSYS) and every SOL_PACKET option, so this is the path of an old or
