@@ -453,7 +453,6 @@ static void start_single(struct daemon *dm, const struct options *o)
 	struct served *s = &dm->devs[0];
 	uint16_t shelf = (uint16_t)o->shelf;
 	uint8_t slot = (uint8_t)o->slot;
-
 	struct probe *pr = calloc(o->n_ifaces, sizeof *pr);
 
 	if (!pr)
