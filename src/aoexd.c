@@ -160,20 +160,40 @@ static int setup_signals(struct daemon *dm)
 
 /* Is another target already answering as one of our n shelf.slot addresses
  * on ifname?  Ask each with a Query Config read and listen briefly (once for
- * all of them) for a reply from another MAC. */
-static void probe_busy(const uint16_t *shelf, const uint8_t *slot, unsigned n, const char *ifname)
-{
+ * all of them) for a reply from another MAC.  In two halves, so that the
+ * 50 ms of listening overlap the set-up of rings, engine and devices (and
+ * the windows of several interfaces overlap each other): probe_send() asks,
+ * probe_finish() listens out the rest of the window and reads what is
+ * queued.  The probe goes out before our own sockets exist, so they never
+ * see (and answer) it. */
+struct probe {
 	struct rawsock rs;
-	char err[200], macs[MAC_STRLEN];
-	uint8_t req[AOE_MIN_FRAME] = {0}, buf[9216];
+	uint16_t *shelf;
+	uint8_t *slot;
+	unsigned n;		/* 0: nothing sent, nothing to finish */
 	uint64_t deadline;
+};
 
+static void probe_send(struct probe *p, const uint16_t *shelf, const uint8_t *slot, unsigned n,
+		       const char *ifname)
+{
+	char err[200];
+	uint8_t req[AOE_MIN_FRAME] = {0};
+
+	memset(p, 0, sizeof *p);
 	if (!n)
 		return;
-	if (rawsock_open(&rs, ifname, err, sizeof err) < 0)
+	p->shelf = malloc(n * sizeof *shelf);
+	p->slot = malloc(n);
+	if (!p->shelf || !p->slot)
+		die("out of memory");
+	memcpy(p->shelf, shelf, n * sizeof *shelf);
+	memcpy(p->slot, slot, n);
+	p->n = n;
+	if (rawsock_open(&p->rs, ifname, err, sizeof err) < 0)
 		die("%s", err);
 	memset(req, 0xff, 6);
-	memcpy(req + AOE_OFF_SRC, rs.mac, 6);
+	memcpy(req + AOE_OFF_SRC, p->rs.mac, 6);
 	put_be16(req + AOE_OFF_TYPE, AOE_ETHERTYPE);
 	req[AOE_OFF_VERFLAGS] = AOE_VERSION << 4;
 	req[AOE_OFF_CMD] = AOE_CMD_CONFIG;
@@ -181,23 +201,48 @@ static void probe_busy(const uint16_t *shelf, const uint8_t *slot, unsigned n, c
 	for (unsigned k = 0; k < n; k++) {
 		put_be16(req + AOE_OFF_MAJOR, shelf[k]);
 		req[AOE_OFF_MINOR] = slot[k];
-		if (rawsock_send(&rs, req, sizeof req) < 0)
+		if (rawsock_send(&p->rs, req, sizeof req) < 0)
 			die("%s: cannot send: %s", ifname, strerror(errno));
 	}
-	deadline = now_ns() + 50 * 1000000ULL;
-	for (uint64_t now = now_ns(); now < deadline; now = now_ns()) {
-		ssize_t r = rawsock_recv(&rs, buf, sizeof buf, (int)((deadline - now) / 1000000) + 1);
+	p->deadline = now_ns() + 50 * 1000000ULL;
+}
+
+static void probe_finish(struct probe *p)
+{
+	uint8_t buf[9216];
+	char macs[MAC_STRLEN];
+
+	if (!p->n)
+		return;
+	for (;;) {
+		uint64_t now = now_ns();
+		int wait = now < p->deadline ? (int)((p->deadline - now) / 1000000) + 1 : 0;
+		ssize_t r = rawsock_recv(&p->rs, buf, sizeof buf, wait);
 		struct aoe_hdr h;
+		if (r <= 0 && !wait)
+			break;		/* window over, queue empty */
 		if (r <= 0 || !aoe_hdr_parse(buf, (size_t)r, &h))
 			continue;
-		if (!(h.flags & AOE_FLAG_R) || memcmp(buf + AOE_OFF_SRC, rs.mac, 6) == 0)
+		if (!(h.flags & AOE_FLAG_R) || memcmp(buf + AOE_OFF_SRC, p->rs.mac, 6) == 0)
 			continue;
-		for (unsigned k = 0; k < n; k++)
-			if (h.shelf == shelf[k] && h.slot == slot[k])
+		for (unsigned k = 0; k < p->n; k++)
+			if (h.shelf == p->shelf[k] && h.slot == p->slot[k])
 				die("e%u.%u is already served on %s by %s; pick another shelf/slot",
-				    shelf[k], slot[k], ifname, format_mac(buf + AOE_OFF_SRC, macs));
+				    p->shelf[k], p->slot[k], p->rs.ifname,
+				    format_mac(buf + AOE_OFF_SRC, macs));
 	}
-	rawsock_close(&rs);
+	rawsock_close(&p->rs);
+	free(p->shelf);
+	free(p->slot);
+	p->n = 0;
+}
+
+/* The rest of each probe's window, then its verdict (dies if taken). */
+static void probe_finish_all(struct probe *pr, unsigned n)
+{
+	for (unsigned i = 0; pr && i < n; i++)
+		probe_finish(&pr[i]);
+	free(pr);
 }
 
 /* Open the backing store first: a missing file is the likeliest mistake
@@ -235,8 +280,14 @@ static void setup_device(struct daemon *dm, const struct options *o)
 	snprintf(d->t.ata.model, sizeof d->t.ata.model, "%s", o->model);
 	if (o->serial)
 		snprintf(d->t.ata.serial, sizeof d->t.ata.serial, "%s", o->serial);
-	else
-		snprintf(d->t.ata.serial, sizeof d->t.ata.serial, "%u.%u:%s", o->shelf, o->slot, host);
+	else {
+		/* SHELF.SLOT:hostname cut to ATA's 20 characters, through a buffer
+		 * big enough that gcc -Os sees the cut is meant */
+		char id[96];
+
+		snprintf(id, sizeof id, "%u.%u:%s", o->shelf, o->slot, host);
+		snprintf(d->t.ata.serial, sizeof d->t.ata.serial, "%.20s", id);
+	}
 	snprintf(d->t.ata.firmware, sizeof d->t.ata.firmware, "%s", PACKAGE_VERSION);
 
 	dm->eng = engine_new(&dm->loop, o->engine, o->queue_depth, err, sizeof err);
@@ -373,6 +424,7 @@ static void start_single(struct daemon *dm, const struct options *o)
 	struct served *s = &dm->devs[0];
 	uint16_t shelf = (uint16_t)o->shelf;
 	uint8_t slot = (uint8_t)o->slot;
+	struct probe *pr = NULL;
 	char err[320];
 
 	served_init(s);
@@ -382,9 +434,13 @@ static void start_single(struct daemon *dm, const struct options *o)
 	open_backing(dm, o);
 	s->dev.t.shelf = shelf;
 	s->dev.t.slot = slot;
-	if (o->probe)
+	if (o->probe) {
+		pr = calloc(o->n_ifaces, sizeof *pr);
+		if (!pr)
+			die("out of memory");
 		for (unsigned i = 0; i < o->n_ifaces; i++)
-			probe_busy(&shelf, &slot, 1, o->ifnames[i]);
+			probe_send(&pr[i], &shelf, &slot, 1, o->ifnames[i]);
+	}
 	for (unsigned i = 0; i < o->n_ifaces; i++) {
 		snprintf(dm->cli_ifnames[i], sizeof dm->cli_ifnames[i], "%s", o->ifnames[i]);
 		attach_or_die(dm, o->ifnames[i]);
@@ -398,6 +454,7 @@ static void start_single(struct daemon *dm, const struct options *o)
 	if (setup_signals(dm) < 0)
 		die("signals: %s", strerror(errno));
 	start_hotplug(dm);
+	probe_finish_all(pr, o->n_ifaces);	/* its 50 ms overlapped the set-up */
 	setup_control(dm, o);	/* before "serving": aoexctl works from then on */
 
 	log_notice("serving %s: %s, %llu sectors, %s, %s (alignment %u), bufcnt %u, "
@@ -511,14 +568,15 @@ static unsigned engine_size(const struct aoexd_conf *c)
 	return total < 256 ? 256 : total > 4096 ? 4096 : total;
 }
 
-/* One address check per interface, for all its devices at once, before
- * anything is opened on it. */
-static void probe_all(struct daemon *dm, char names[][IF_NAMESIZE], unsigned n_names)
+/* One address check per interface, for all its devices at once, sent
+ * before anything is opened on it; probe_finish() each once set up. */
+static struct probe *probe_all(struct daemon *dm, char names[][IF_NAMESIZE], unsigned n_names)
 {
 	uint16_t *shelves = calloc(dm->n_devs + 1, sizeof *shelves);
 	uint8_t *slots = calloc(dm->n_devs + 1, sizeof *slots);
+	struct probe *pr = calloc(n_names + 1, sizeof *pr);
 
-	if (!shelves || !slots)
+	if (!shelves || !slots || !pr)
 		die("out of memory");
 	for (unsigned i = 0; i < n_names; i++) {
 		unsigned n = 0;
@@ -529,11 +587,13 @@ static void probe_all(struct daemon *dm, char names[][IF_NAMESIZE], unsigned n_n
 			shelves[n] = s->dev.t.shelf;
 			slots[n++] = s->dev.t.slot;
 		}
-		probe_busy(shelves, slots, n, names[i]);
+		probe_send(&pr[i], shelves, slots, n, names[i]);
 	}
 	free(shelves);
 	free(slots);
+	return pr;
 }
+
 
 static void log_serving(const struct daemon *dm, const struct served *s)
 {
@@ -567,6 +627,7 @@ static void start_config(struct daemon *dm, const struct options *o)
 	const struct aoexd_conf *c = dm->conf;
 	char err[400];
 	unsigned n_names, n_devs;
+	struct probe *pr = NULL;
 
 	if (c->log_target == CONF_LOG_SYSLOG)
 		log_init("aoexd", dm->log_level_set ? o->log_level : c->log_level, 1);
@@ -585,7 +646,7 @@ static void start_config(struct daemon *dm, const struct options *o)
 		dm->n_devs = k + 1;
 	}
 	if (o->probe)
-		probe_all(dm, names, n_names);
+		pr = probe_all(dm, names, n_names);
 	n_devs = dm->n_devs;
 	dm->n_devs = 0;		/* bound below, where a busy address is fatal */
 	for (unsigned i = 0; i < n_names; i++)
@@ -605,6 +666,7 @@ static void start_config(struct daemon *dm, const struct options *o)
 	if (setup_signals(dm) < 0)
 		die("signals: %s", strerror(errno));
 	start_hotplug(dm);
+	probe_finish_all(pr, n_names);	/* its 50 ms overlapped the set-up */
 	write_pid_file(dm, c->pid_file);
 	setup_control(dm, o);	/* before "serving": aoexctl works from then on */
 

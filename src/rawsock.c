@@ -76,7 +76,12 @@ int rawsock_open(struct rawsock *rs, const char *ifname, char *err, size_t errle
 		return rc;
 	}
 	snprintf(rs->ifname, sizeof rs->ifname, "%s", ifname);
-	rs->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(AOE_ETHERTYPE));
+	/* protocol 0: the socket hears nothing until bind() names the
+	 * EtherType and the interface.  Opened with the EtherType, it would
+	 * be hooked on every interface first, and bind() would have to unhook
+	 * it with synchronize_net(), an RCU grace period: 10-15 ms of start-up
+	 * on a busy 2-core box, for aoexd (twice) and every aoex run. */
+	rs->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (rs->fd < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "packet socket: %s%s", strerror(errno),
