@@ -89,6 +89,8 @@ int iface_open(struct iface *ifc, const char *name, const struct net_opts *o,
 	}
 	ifc->rx_ring = rxn > 0;
 	ifc->tx_ring = txn > 0;
+	ifc->rx_plain = !ifc->rx_ring && o->no_mmsg;
+	ifc->tx_plain = !ifc->tx_ring && o->no_mmsg;
 	if (alloc_fallback(ifc, !ifc->rx_ring, !ifc->tx_ring) < 0) {
 		snprintf(err, errlen, "%s: out of memory for packet buffers", name);
 		iface_close(ifc);
@@ -130,11 +132,59 @@ void iface_poll_drops(struct iface *ifc)
 
 const char *iface_path_name(const struct iface *ifc)
 {
-	static const char *const names[4] = {
-		"recvmmsg/sendmmsg", "rx-ring(v2)/sendmmsg",
-		"recvmmsg/tx-ring(v2)", "rx-ring(v2)/tx-ring(v2)",
+	static const char *const names[3][3] = {	/* [rx][tx]: mmsg, ring, plain */
+		{ "recvmmsg/sendmmsg", "recvmmsg/tx-ring(v2)", "recvmmsg/sendto" },
+		{ "rx-ring(v2)/sendmmsg", "rx-ring(v2)/tx-ring(v2)", "rx-ring(v2)/sendto" },
+		{ "recvfrom/sendmmsg", "recvfrom/tx-ring(v2)", "recvfrom/sendto" },
 	};
-	return names[(ifc->rx_ring ? 1 : 0) | (ifc->tx_ring ? 2 : 0)];
+	int rx = ifc->rx_ring ? 1 : ifc->rx_plain ? 2 : 0;
+	int tx = ifc->tx_ring ? 1 : ifc->tx_plain ? 2 : 0;
+
+	return names[rx][tx];
+}
+
+/* recvmmsg, or one recvfrom per frame where the kernel has none (before
+ * 2.6.33) or --no-mmsg asks for it.  Same result either way. */
+static int recv_batch(struct iface *ifc, unsigned n)
+{
+	unsigned got = 0;
+
+	if (!ifc->rx_plain) {
+		int r = recvmmsg(ifc->fd, ifc->rx_msg, n, MSG_DONTWAIT, NULL);
+		if (r >= 0 || errno != ENOSYS)
+			return r;
+		log_warn("%s: no recvmmsg in this kernel: one recvfrom per frame", ifc->name);
+		ifc->rx_plain = true;
+	}
+	for (; got < n; got++) {
+		struct msghdr *m = &ifc->rx_msg[got].msg_hdr;
+		ssize_t r = recvfrom(ifc->fd, m->msg_iov->iov_base, m->msg_iov->iov_len,
+				     MSG_DONTWAIT, m->msg_name, &m->msg_namelen);
+		if (r < 0)
+			return got ? (int)got : -1;
+		ifc->rx_msg[got].msg_len = (unsigned)r;
+	}
+	return (int)got;
+}
+
+/* sendmmsg, or one sendto per frame (kernels before 3.0, --no-mmsg). */
+static int send_batch(struct iface *ifc, struct mmsghdr *msg, unsigned n)
+{
+	unsigned sent = 0;
+
+	if (!ifc->tx_plain) {
+		int r = sendmmsg(ifc->fd, msg, n, MSG_DONTWAIT);
+		if (r >= 0 || errno != ENOSYS)
+			return r;
+		log_warn("%s: no sendmmsg in this kernel: one sendto per frame", ifc->name);
+		ifc->tx_plain = true;
+	}
+	for (; sent < n; sent++) {
+		const struct iovec *v = msg[sent].msg_hdr.msg_iov;
+		if (send(ifc->fd, v->iov_base, v->iov_len, MSG_DONTWAIT) < 0)
+			return sent ? (int)sent : -1;
+	}
+	return (int)sent;
 }
 
 static void flush_ring(struct iface *ifc);
@@ -181,10 +231,11 @@ static unsigned rx_mmsg(struct iface *ifc, frame_fn fn, void *arg, unsigned budg
 			ifc->rx_msg[i].msg_hdr.msg_name = ifc->rx_addr[i];
 			ifc->rx_msg[i].msg_hdr.msg_namelen = sizeof ifc->rx_addr[i];
 		}
-		int got = recvmmsg(ifc->fd, ifc->rx_msg, NET_BATCH, MSG_DONTWAIT, NULL);
+		int got = recv_batch(ifc, NET_BATCH);
 		if (got <= 0) {
 			if (got < 0 && errno != EAGAIN && errno != EINTR)
-				log_warn("%s: recvmmsg: %s", ifc->name, strerror(errno));
+				log_warn("%s: %s: %s", ifc->name,
+					 ifc->rx_plain ? "recvfrom" : "recvmmsg", strerror(errno));
 			break;
 		}
 		for (int i = 0; i < got; i++) {
@@ -274,7 +325,7 @@ static void flush_mmsg(struct iface *ifc)
 		ifc->tx_msg[i].msg_hdr.msg_iovlen = 1;
 	}
 	while (done < ifc->tx_count) {
-		int n = sendmmsg(ifc->fd, ifc->tx_msg + done, ifc->tx_count - done, MSG_DONTWAIT);
+		int n = send_batch(ifc, ifc->tx_msg + done, ifc->tx_count - done);
 		if (n > 0) {
 			done += (unsigned)n;
 			continue;
@@ -283,7 +334,8 @@ static void flush_mmsg(struct iface *ifc)
 			wait_writable(ifc);
 			continue;
 		}
-		log_warn("%s: sendmmsg: %s; %u replies dropped", ifc->name,
+		log_warn("%s: %s: %s; %u replies dropped", ifc->name,
+			 ifc->tx_plain ? "sendto" : "sendmmsg",
 			 n < 0 ? strerror(errno) : "sent nothing", ifc->tx_count - done);
 		ifc->st.tx_dropped += ifc->tx_count - done;
 		break;

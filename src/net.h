@@ -16,6 +16,8 @@
 struct net_opts {
 	bool no_rx_ring;	/* force the recvmmsg path */
 	bool no_tx_ring;	/* force the sendmmsg path */
+	bool no_mmsg;		/* force recvfrom/sendto, a frame per call (what
+				 * kernels before 2.6.33 / 3.0 get anyway) */
 	unsigned rx_frames;	/* RX ring size in frames */
 	unsigned tx_frames;	/* TX ring size in frames */
 	unsigned mtu_max;	/* 0 or a lower MTU to use */
@@ -41,6 +43,7 @@ struct iface {
 	int fd;
 	struct ring_pair rings;
 	bool rx_ring, tx_ring;		/* which paths are in use */
+	bool rx_plain, tx_plain;	/* no ring and no recvmmsg/sendmmsg either */
 	/* fallback buffers: NET_BATCH frames each way */
 	unsigned frame_cap;
 	uint8_t *rx_buf, *tx_buf;

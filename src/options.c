@@ -102,6 +102,9 @@ static const char usage_text[] =
 "      --tx-frames N     TX ring size in frames (default 256)\n"
 "      --no-rx-ring      receive with recvmmsg instead of PACKET_RX_RING\n"
 "      --no-tx-ring      send with sendmmsg instead of PACKET_TX_RING\n"
+"      --no-mmsg         without a ring, receive and send one frame per\n"
+"                        recvfrom/sendto call instead of recvmmsg/sendmmsg\n"
+"                        (what kernels before 2.6.33 / 3.0 get by themselves)\n"
 "      --no-probe        do not check for another target with our address\n"
 "      --log-level LVL   error, warning, notice, info (default) or debug\n"
 "  -D, --daemon          detach once serving (start-up errors still go to\n"
@@ -126,7 +129,7 @@ enum {
 	OPT_MODEL = 256, OPT_SERIAL, OPT_MTU, OPT_RXF, OPT_TXF, OPT_NORX, OPT_NOTX,
 	OPT_NOPROBE, OPT_LOGLEVEL, OPT_ENGINE, OPT_BUFFERED, OPT_QDEPTH, OPT_WPOLICY,
 	OPT_WBACK, OPT_RA, OPT_RASTREAMS, OPT_WBSIZE, OPT_MAXDIRTY, OPT_MAXAGE, OPT_CHECK,
-	OPT_MERGEDELAY, OPT_CONTROL, OPT_STATEDIR,
+	OPT_MERGEDELAY, OPT_CONTROL, OPT_STATEDIR, OPT_NOMMSG,
 };
 
 static const struct option long_opts[] = {
@@ -147,6 +150,7 @@ static const struct option long_opts[] = {
 	{ "tx-frames", required_argument, NULL, OPT_TXF },
 	{ "no-rx-ring", no_argument, NULL, OPT_NORX },
 	{ "no-tx-ring", no_argument, NULL, OPT_NOTX },
+	{ "no-mmsg", no_argument, NULL, OPT_NOMMSG },
 	{ "no-probe", no_argument, NULL, OPT_NOPROBE },
 	{ "log-level", required_argument, NULL, OPT_LOGLEVEL },
 	{ "engine", required_argument, NULL, OPT_ENGINE },
@@ -253,7 +257,8 @@ void options_parse(struct options *o, int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "b:dsrm:o:l:c:DhV", long_opts, &li)) != -1) {
 		switch (c) {
-		case 'c': case OPT_CHECK: case OPT_CONTROL: case OPT_NORX: case OPT_NOTX: case OPT_NOPROBE:
+		case 'c': case OPT_CHECK: case OPT_CONTROL: case OPT_NORX: case OPT_NOTX: case OPT_NOMMSG:
+		case OPT_NOPROBE:
 		case OPT_LOGLEVEL: case OPT_ENGINE: case 'D': case 'h': case 'V': case '?':
 			break;
 		default:	/* an option that configures the one device */
@@ -292,6 +297,7 @@ void options_parse(struct options *o, int argc, char **argv)
 		case OPT_TXF: o->net.tx_frames = (unsigned)num(optarg, 8, 65536, "TX ring size"); break;
 		case OPT_NORX: o->net.no_rx_ring = true; break;
 		case OPT_NOTX: o->net.no_tx_ring = true; break;
+		case OPT_NOMMSG: o->net.no_mmsg = true; break;
 		case OPT_NOPROBE: o->probe = false; break;
 		case OPT_LOGLEVEL:
 			o->log_level = log_level_from_name(optarg);

@@ -11,12 +11,12 @@ load helpers
 
 T=1.2
 
-# io_path ring|fallback: choose the packet path of the next start_aoexd
+# io_path ring|fallback|plain: choose the packet path of the next start_aoexd
 io_path() {
 	local a=() w
 	for w in $AOEXD_EXTRA_ARGS; do
 		case $w in
-		--no-rx-ring | --no-tx-ring) ;;
+		--no-rx-ring | --no-tx-ring | --no-mmsg) ;;
 		*) a+=("$w") ;;
 		esac
 	done
@@ -25,6 +25,10 @@ io_path() {
 	fallback)
 		a+=(--no-rx-ring --no-tx-ring)
 		EXPECT_PATH="recvmmsg/sendmmsg"
+		;;
+	plain)	# what kernels without recvmmsg/sendmmsg get
+		a+=(--no-rx-ring --no-tx-ring --no-mmsg)
+		EXPECT_PATH="recvfrom/sendto"
 		;;
 	esac
 	AOEXD_PATH_ARGS="${a[*]}"
@@ -403,6 +407,9 @@ io_direct_sync() {
 
 @test "ring: first and last sector" { io_path ring; io_first_last_sector; }
 @test "fallback: first and last sector" { io_path fallback; io_first_last_sector; }
+@test "plain recvfrom/sendto (--no-mmsg): round trip (LBA48)" { io_path plain; io_roundtrip_lba48; }
+@test "plain recvfrom/sendto (--no-mmsg): first and last sector" { io_path plain; io_first_last_sector; }
+@test "plain recvfrom/sendto (--no-mmsg): sector count over the frame -> AoE error 2" { io_path plain; io_count_over_frame; }
 
 @test "ring: one past the end -> IDNF, file unchanged" { io_path ring; io_past_end; }
 @test "fallback: one past the end -> IDNF, file unchanged" { io_path fallback; io_past_end; }
@@ -430,6 +437,7 @@ io_direct_sync() {
 
 @test "ring: 5 MiB round trip with 16 frames outstanding" { io_path ring; io_multi_mib_window16; }
 @test "fallback: 5 MiB round trip with 16 frames outstanding" { io_path fallback; io_multi_mib_window16; }
+@test "plain recvfrom/sendto (--no-mmsg): 5 MiB round trip with 16 frames outstanding" { io_path plain; io_multi_mib_window16; }
 
 @test "ring: -d -s (O_DIRECT, O_SYNC) round trip at odd offsets" { io_path ring; io_direct_sync; }
 @test "fallback: -d -s (O_DIRECT, O_SYNC) round trip at odd offsets" { io_path fallback; io_direct_sync; }
