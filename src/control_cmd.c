@@ -405,8 +405,8 @@ static void status_iface(const struct daemon *dm, const struct iface *ifc, struc
 		ctl_json_str(out, ifc->name);
 		ctl_printf(out, ",\"mac\":\"%s\",\"mtu\":%u,\"max_sectors\":%u,\"rx_path\":\"%s\","
 			   "\"tx_path\":\"%s\",\"path\":\"%s\",\"state\":\"%s\",\"devices\":[",
-			   mac, ifc->mtu, aoe_max_sectors(ifc->mtu), ifc->rx_ring ? "ring" : "recvmmsg",
-			   ifc->tx_ring ? "ring" : "sendmmsg", iface_path_name(ifc), state);
+			   mac, ifc->mtu, aoe_max_sectors(ifc->mtu), ifc->rx_ring ? "ring" : ifc->rx_plain ? "recvfrom" : "recvmmsg",
+			   ifc->tx_ring ? "ring" : ifc->tx_plain ? "sendto" : "sendmmsg", iface_path_name(ifc), state);
 	} else {
 		ctl_printf(out, "iface %s mac=%s mtu=%u max_sectors=%u path=%s state=%s devices=",
 			   ifc->name, mac, ifc->mtu, aoe_max_sectors(ifc->mtu), iface_path_name(ifc),
