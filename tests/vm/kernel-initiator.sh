@@ -320,8 +320,10 @@ restart_fail=
 drive_restarts() {
 	local k=0 sig t_kill t_up t_res n st
 	while ! grep -q '^KI fsload=start' "$W/results.log" 2>/dev/null; do
-		kill -0 "$QPID" 2>/dev/null && [ "$SECONDS" -lt $((deadline - 20)) ] ||
-			{ restart_fail=no_fsload; return; }
+		if ! kill -0 "$QPID" 2>/dev/null || [ "$SECONDS" -ge $((deadline - 20)) ]; then
+			restart_fail=no_fsload
+			return
+		fi
 		sleep 0.2
 	done
 	for sig in $RESTARTS; do

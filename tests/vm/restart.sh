@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2153  # SHELF, SLOT, DEV, PMB... are /init's
 # Guest scenario "restart" (ki.scen=restart), sourced by /init after discovery.
 #
 # ext4 on the whole AoE device, mounted; then rounds of "rewrite one of
