@@ -141,3 +141,25 @@ note() {
 	assert_line "KI result=pass"
 	note "faults" "$(val faults_ba | cut -d, -f1-4) (guest->target), elapsed $(val elapsed_s) s"
 }
+
+@test "kernel aoe: target restarted (SIGTERM, then kill -9) under a mounted ext4 with writes; I/O resumes, files exact, e2fsck clean" {
+	# The guest rewrites 2 MiB files (fsync + sync) in a loop; the host stops
+	# the target mid-stream, keeps it down 2.5 s and starts it again with the
+	# same command on the same image, once per signal.  The driver must
+	# resume on its own (retransmits + the start-up advertisement).
+	ki 1 2 --mtu 9000 --size-mb 48 --pattern-mb 8 --restarts "TERM KILL" --down-s 2.5
+	assert_success
+	assert_line "KI mkfs=ok"
+	assert_line "KI restart1_sig=TERM"
+	assert_line "KI restart1_exit=0"
+	assert_line "KI restart2_sig=KILL"
+	assert_line "KI restart2_exit=137"
+	assert_line "KI restarts_done=2"
+	assert_line "KI fs_files=match"
+	assert_line "KI io_errors=0"
+	assert_line "KI host_fsck=clean"
+	assert_line "KI result=pass"
+	echo "# restart: stall (kill to first round after restart) TERM $(val restart1_stall_ms) ms," \
+		"KILL $(val restart2_stall_ms) ms; after target up $(val restart1_resume_ms)/$(val restart2_resume_ms) ms;" \
+		"$(val rounds) rounds, longest $(val round_max_ms) ms, elapsed $(val elapsed_s) s" >&3
+}

@@ -19,6 +19,7 @@ mount -t devtmpfs devtmpfs /dev
 
 # Defaults, overridden by ki.* on the command line.
 SHELF=1 SLOT=2 MTU=1500 PMB=16 POFF=0 FS=0 MD5='' DISC=30 DEAD=30 MAXOUT=''
+SCEN='' RMAX=120
 # shellcheck disable=SC2013  # words, not lines
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
@@ -32,6 +33,8 @@ for arg in $(cat /proc/cmdline); do
 	ki.disc=*) DISC=${arg#*=} ;;
 	ki.dead=*) DEAD=${arg#*=} ;;
 	ki.maxout=*) MAXOUT=${arg#*=} ;;
+	ki.scen=*) SCEN=${arg#*=} ;;
+	ki.rmax=*) RMAX=${arg#*=} ;;
 	esac
 done
 
@@ -43,7 +46,7 @@ log() { echo "ki-init: $*"; }
 
 finish() {
 	# block-layer and aoe driver errors seen by the guest (fault tests)
-	res "io_errors=$(dmesg | grep -ciE 'I/O error|aoe:.*(error|fail)')"
+	res "io_errors=$(dmesg | grep -ciE 'I/O error|EXT4-fs error|aoe:.*(error|fail)')"
 	res "guest_done=$1"
 	sync
 	# Give the UART a moment to drain before the machine disappears.
@@ -127,6 +130,7 @@ fi
 
 ok=1
 BYTES=$((PMB * 1048576))
+[ "$SCEN" = restart ] && . /restart.sh
 # The pattern arrives as a second archive appended to the initrd; if the
 # kernel could not unpack it, say so instead of failing obscurely in dd.
 if [ "$(stat -c %s /pattern 2>/dev/null)" != "$BYTES" ]; then

@@ -58,6 +58,13 @@ Options:
                       PROG -a TARGET_SIDE -b GUEST_SIDE ARGS (tests/tools/
                       faultbridge); its counters come out as KI faults lines,
                       and the guest's I/O errors must then be 0
+  --restarts "SIG..."  guest scenario "restart": ext4 on the whole device,
+                      files rewritten in rounds while the host stops the
+                      target with each SIG in turn (TERM, KILL, ...) and
+                      starts it again with the same command after --down-s;
+                      then the guest checks its files and the host runs
+                      e2fsck -fn on the image (needs --image)
+  --down-s S          how long the target stays down per restart (default 2.5)
   --prepare           only build (or find) the cached base initramfs, print
                       its path and exit; no TARGET_CMD needed
 EOF
@@ -69,7 +76,7 @@ die() { echo "kernel-initiator: $*" >&2; echo "KI result=fail reason=$(echo "$*"
 # ---- options
 MTU=1500 SHELF=1 SLOT=2 IMAGE='' SIZE_MB=64 PMB=16 FS=0 KEEP=0
 CACHE=${KI_CACHE_DIR:-/tmp/aoexd-ki-cache} TIMEOUT=170 DEAD=30 MAXOUT='' DISC=30 MEM=512 KERNEL=''
-PREPARE=0 FAULTS=''
+PREPARE=0 FAULTS='' RESTARTS='' DOWN=2.5
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--mtu) MTU=$2; shift 2 ;;
@@ -88,6 +95,8 @@ while [ $# -gt 0 ]; do
 	--mem) MEM=$2; shift 2 ;;
 	--kernel) KERNEL=$2; shift 2 ;;
 	--faults) FAULTS=$2; shift 2 ;;
+	--restarts) RESTARTS=$2; shift 2 ;;
+	--down-s) DOWN=$2; shift 2 ;;
 	--prepare) PREPARE=1; shift ;;
 	-h|--help) usage ;;
 	--) shift; break ;;
@@ -99,6 +108,12 @@ for v in MTU SHELF SLOT SIZE_MB PMB TIMEOUT DEAD DISC MEM ${MAXOUT:+MAXOUT}; do
 	case "${!v}" in '' | *[!0-9]*) die "--$(echo "$v" | tr 'A-Z_' 'a-z-') needs a number" ;; esac
 done
 [ "$PMB" -ge 1 ] || die "pattern must be at least 1 MiB"
+case "$DOWN" in '' | *[!0-9.]*) die "--down-s needs a number" ;; esac
+if [ -n "$RESTARTS" ]; then
+	[ -n "$IMAGE" ] || die "--restarts needs --image (the host checks it with e2fsck)"
+	[ "$FS" = 0 ] || die "--restarts and --fs are different scenarios"
+	command -v e2fsck >/dev/null || die "e2fsck missing (apt-get install e2fsprogs)"
+fi
 
 # ---- environment checks (exit 2: cannot run, as opposed to "target failed")
 [ "$(id -u)" = 0 ] || die "must run as root (network namespaces, tap)"
@@ -114,7 +129,7 @@ command -v ip >/dev/null || die "ip (iproute2) missing"
 
 # ---- base initramfs, cached under a key of everything that goes into it
 mkdir -p "$CACHE" || die "cannot create cache dir $CACHE"
-key=$(cat "$here/mkinitramfs.sh" "$here/init.sh" "$here/kiclock.c" | md5sum | cut -c1-12)
+key=$(cat "$here/mkinitramfs.sh" "$here/init.sh" "$here/restart.sh" "$here/kiclock.c" | md5sum | cut -c1-12)
 BASE=$CACHE/base-$KVER-$key.cpio.gz
 if [ ! -s "$BASE" ]; then
 	echo "kernel-initiator: building $BASE" >&2
@@ -250,8 +265,12 @@ for a in "$@"; do
 	targv+=("$a")
 done
 echo "kernel-initiator: ns=$NS target: ${targv[*]}" >&2
-ip netns exec "$NS" env IFACE="$IFACE" IMAGE="$IMAGE" "${targv[@]}" </dev/null >"$W/target.log" 2>&1 &
-TPID=$!
+# start_target: (again) in the background; TPID is the target's own pid.
+start_target() {
+	ip netns exec "$NS" env IFACE="$IFACE" IMAGE="$IMAGE" "${targv[@]}" </dev/null >>"$W/target.log" 2>&1 &
+	TPID=$!
+}
+start_target
 sleep 0.3
 kill -0 "$TPID" 2>/dev/null || {
 	cat "$W/target.log" >&2
@@ -264,7 +283,11 @@ kill -0 "$TPID" 2>/dev/null || {
 append="console=ttyS0 loglevel=4 panic=1 mitigations=off"
 append="$append ki.shelf=$SHELF ki.slot=$SLOT ki.mtu=$MTU ki.pmb=$PMB ki.poff=$POFF"
 append="$append ki.fs=$FS ki.md5=$PMD5 ki.disc=$DISC ki.dead=$DEAD${MAXOUT:+ ki.maxout=$MAXOUT}"
+[ -n "$RESTARTS" ] && append="$append ki.scen=restart ki.rmax=$((TIMEOUT - 30))"
 : >"$W/results.log"
+# Third serial port (guest ttyS2): host-to-guest control, a qemu "pipe"
+# chardev = the FIFOs ctl.in (we write) and ctl.out (unused).
+mkfifo "$W/ctl.in" "$W/ctl.out" || die "mkfifo failed"
 # -nodefaults: no VGA/floppy/default NIC.  romfile= : qemu installed without
 # recommends has no iPXE ROM and direct -kernel boot does not need one.
 # host_mtu tells the guest driver the MTU the "wire" supports.  virtio-rng:
@@ -273,12 +296,71 @@ ip netns exec "$NS" "$QEMU" \
 	-accel tcg -smp 1 -m "$MEM" \
 	-nodefaults -no-user-config -display none -no-reboot \
 	-kernel "$KERNEL" -initrd "$W/initrd" -append "$append" \
-	-serial "file:$W/console.log" -serial "file:$W/results.log" \
+	-serial "file:$W/console.log" -serial "file:$W/results.log" -serial "pipe:$W/ctl" \
 	-netdev tap,id=n0,ifname=kitap0,script=no,downscript=no \
 	-device "virtio-net-pci,netdev=n0,romfile=,host_mtu=$MTU,mac=52:54:00:a0:e0:01" \
 	-device virtio-rng-pci,romfile= \
 	</dev/null >"$W/qemu.log" 2>&1 &
 QPID=$!
+
+# ---- restart scenario: stop and start the target under the guest's writes
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+rounds() { tr -d '\r' <"$W/results.log" | grep -c '^KI round='; }
+# wait_rounds N: until the guest has finished N rounds; 1 if qemu or the
+# target is gone or the whole-run deadline (minus a reserve for the checks)
+# is near.  Polled every 50 ms: that is the resolution of the stall figures.
+wait_rounds() {
+	while [ "$(rounds)" -lt "$1" ]; do
+		kill -0 "$QPID" 2>/dev/null && kill -0 "$TPID" 2>/dev/null || return 1
+		[ "$SECONDS" -lt $((deadline - 20)) ] || return 1
+		sleep 0.05
+	done
+}
+restart_fail=
+drive_restarts() {
+	local k=0 sig t_kill t_up t_res n st
+	while ! grep -q '^KI fsload=start' "$W/results.log" 2>/dev/null; do
+		if ! kill -0 "$QPID" 2>/dev/null || [ "$SECONDS" -ge $((deadline - 20)) ]; then
+			restart_fail=no_fsload
+			return
+		fi
+		sleep 0.2
+	done
+	for sig in $RESTARTS; do
+		k=$((k + 1))
+		# Hit the target in the middle of a steady write stream.
+		wait_rounds $(($(rounds) + 2)) || { restart_fail=restart${k}_no_progress_before; return; }
+		t_kill=$(now_ms)
+		kill -"$sig" "$TPID" 2>/dev/null
+		st=
+		for _ in $(seq 50); do kill -0 "$TPID" 2>/dev/null || break; sleep 0.1; done
+		if kill -0 "$TPID" 2>/dev/null; then
+			st=hung; kill -9 "$TPID" 2>/dev/null
+		fi
+		# (bash may report the killed job as "Killed" on stderr: expected.)
+		wait "$TPID" 2>/dev/null
+		st=${st:-$?}
+		echo "KI restart${k}_sig=$sig"
+		echo "KI restart${k}_exit=$st"
+		sleep "$DOWN"
+		n=$(rounds)
+		start_target
+		t_up=$(now_ms)
+		# Resumed = the guest finished a round after the target came back.
+		wait_rounds $((n + 1)) || { restart_fail=restart${k}_no_resume; return; }
+		t_res=$(now_ms)
+		echo "KI restart${k}_stall_ms=$((t_res - t_kill))"
+		echo "KI restart${k}_resume_ms=$((t_res - t_up))"
+	done
+	# Two more rounds after the last restart, then stop the guest's loop.
+	wait_rounds $(($(rounds) + 2)) || { restart_fail=no_progress_after_restarts; return; }
+	echo "KI restarts_done=$k"
+}
+if [ -n "$RESTARTS" ]; then
+	drive_restarts
+	# Read-write open: never blocks, even if qemu (the reader) is gone.
+	{ echo stop >&9; } 9<>"$W/ctl.in"
+fi
 
 # Wait for the guest to power off, keeping part of the budget (10 s, less
 # for short limits) for stopping the target and comparing on the host.
@@ -346,6 +428,13 @@ if [ -n "$IMAGE" ] && [ "$(get write)" = ok ]; then
 	fi
 fi
 echo "KI host_cmp=$hostcmp"
+if [ -n "$RESTARTS" ]; then
+	# The target is stopped, so the image is quiescent.
+	e2fsck -fn "$IMAGE" >"$W/fsck.out" 2>&1
+	rc=$?
+	if [ $rc = 0 ]; then host_fsck=clean; else host_fsck="dirty(rc=$rc)"; cat "$W/fsck.out" >&2; fi
+	echo "KI host_fsck=$host_fsck"
+fi
 echo "KI pattern_offset_mb=$POFF"
 echo "KI elapsed_s=$((SECONDS - start))"
 
@@ -354,16 +443,25 @@ reason=
 req() { [ -n "$reason" ] || [ "$(get "$1")" = "$2" ] || reason="$1=$(get "$1" | sed 's/^$/missing/')"; }
 [ $timed_out = 1 ] && reason="timeout_after_${TIMEOUT}s"
 [ -n "$reason" ] || [ -s "$W/ki.txt" ] || reason="guest_no_output"
+[ -n "$reason" ] || [ -z "$restart_fail" ] || reason="restart=$restart_fail"
 req guest_boot ok
 req discover ok
-req write ok
-req read ok
-req pattern match
+if [ -n "$RESTARTS" ]; then
+	req mkfs ok
+	req fs_files match
+else
+	req write ok
+	req read ok
+	req pattern match
+fi
 [ "$FS" = 1 ] && { req mkfs ok; req fs_files match; req fsck clean; }
 req guest_done pass
-[ -z "$FAULTS" ] || req io_errors 0
+[ -z "$FAULTS$RESTARTS" ] || req io_errors 0
 [ -n "$reason" ] || [ $alive = yes ] || reason="target_died"
-[ -n "$reason" ] || [ -z "$IMAGE" ] || [ $hostcmp = match ] || reason="host_cmp=$hostcmp"
+[ -n "$reason" ] || [ -n "$RESTARTS" ] || [ -z "$IMAGE" ] || [ $hostcmp = match ] || reason="host_cmp=$hostcmp"
+if [ -n "$RESTARTS" ]; then
+	[ -n "$reason" ] || [ "$host_fsck" = clean ] || reason="host_fsck=$host_fsck"
+fi
 
 if [ -z "$reason" ]; then
 	echo "KI result=pass"

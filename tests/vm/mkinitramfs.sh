@@ -45,6 +45,8 @@ cp "$bb" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 cp "$here/init.sh" "$root/init"
 chmod 755 "$root/init"
+# Guest scenarios sourced by /init when selected with ki.scen=NAME.
+cp "$here/restart.sh" "$root/restart.sh"
 
 # ---- modules: resolve load order with modprobe, copy flat as NAME.ko.
 # Compressed modules (.ko.xz/.ko.zst) are unpacked because busybox insmod
