@@ -398,7 +398,13 @@ static void setup_control(struct daemon *dm, const struct options *o)
 
 	if (strcmp(path, "none") == 0)
 		return;
-	if (control_open(dm, path, dm->conf ? dm->conf->control_group : "", err, sizeof err))
+	if (control_open(dm, path, dm->conf ? dm->conf->control_group : "", err, sizeof err) == 0)
+		return;
+	/* single-device daemons side by side (vblade style) share the default
+	 * path: only the first gets it, and that is no news for the others */
+	if (!o->control && !dm->conf)
+		log_info("%s", err);
+	else
 		log_warn("%s", err);
 }
 
