@@ -279,6 +279,20 @@ static void open_backing(struct daemon *dm, const struct options *o)
 		die("%s", err);
 }
 
+/* "SHELF.SLOT:hostname", cut to ATA's 20-character serial field (copied by
+ * hand: gcc -O1 -Werror refuses a snprintf that may cut a %s) */
+static void default_serial(char *buf, size_t n, unsigned shelf, unsigned slot, const char *host)
+{
+	int w = snprintf(buf, n, "%u.%u:", shelf, slot);
+	size_t hl;
+
+	if (w < 0 || (size_t)w >= n)
+		return;
+	hl = strnlen(host, n - 1 - (size_t)w);
+	memcpy(buf + w, host, hl);
+	buf[(size_t)w + hl] = '\0';
+}
+
 static void setup_device(struct daemon *dm, const struct options *o)
 {
 	struct device *d = &dm->devs[0].dev;
@@ -298,7 +312,7 @@ static void setup_device(struct daemon *dm, const struct options *o)
 	if (o->serial)
 		snprintf(d->t.ata.serial, sizeof d->t.ata.serial, "%s", o->serial);
 	else
-		snprintf(d->t.ata.serial, sizeof d->t.ata.serial, "%u.%u:%s", o->shelf, o->slot, host);
+		default_serial(d->t.ata.serial, sizeof d->t.ata.serial, o->shelf, o->slot, host);
 	snprintf(d->t.ata.firmware, sizeof d->t.ata.firmware, "%s", PACKAGE_VERSION);
 
 	dm->eng = engine_new(&dm->loop, o->engine, o->queue_depth, err, sizeof err);
@@ -547,8 +561,7 @@ static void setup_served(struct daemon *dm, struct served *s, const char *host)
 	if (cd->serial[0])
 		snprintf(d->t.ata.serial, sizeof d->t.ata.serial, "%s", cd->serial);
 	else
-		snprintf(d->t.ata.serial, sizeof d->t.ata.serial, "%u.%u:%s", cd->shelf,
-			 cd->slot, host);
+		default_serial(d->t.ata.serial, sizeof d->t.ata.serial, cd->shelf, cd->slot, host);
 	snprintf(d->t.ata.firmware, sizeof d->t.ata.firmware, "%s", PACKAGE_VERSION);
 	for (unsigned i = 0; i < dm->n_ifaces; i++)
 		if ((s->iface_mask & (1u << i)) && dm->ifaces[i].mtu > dc.mtu_max)
