@@ -1230,7 +1230,7 @@ int conf_load(const char *path, struct aoexd_conf *c, char *err, size_t errlen)
 int conf_load_buf(const char *name, const char *buf, size_t len,
 		  struct aoexd_conf *c, char *err, size_t errlen)
 {
-	return load(name, buf, len, c, err, errlen);
+	return load(name, buf ? buf : "", buf ? len : 0, c, err, errlen);	/* NULL: empty */
 }
 
 /* ------------------------------------------------------------ conf_print */
