@@ -94,7 +94,10 @@ static size_t handle_rw(const struct ata_dev *dev, const uint8_t *req, size_t le
 		return aoe_error(out, r, AOE_ERR_BADARG);
 	if (write && len - ATA_HDR_LEN < (size_t)n * ATA_SECTOR)
 		return aoe_error(out, r, AOE_ERR_BADARG);	/* short payload */
-	if (lba > dev->sectors || n > dev->sectors - lba)
+	/* a 28-bit command reaches only the capacity IDENTIFY words 60-61
+	 * report (found by fuzzing: LBA 0x0FFFFFFF count 2 read sector 2^28) */
+	uint64_t cap = ext || dev->sectors < ATA_LBA28_MAX ? dev->sectors : ATA_LBA28_MAX;
+	if (lba > cap || n > cap - lba)
 		return reply_error(out, r, ATA_ER_IDNF);
 	if (write && dev->readonly)
 		return reply_error(out, r, ATA_ER_ABRT);

@@ -266,7 +266,7 @@ static void setup_device(struct daemon *dm, const struct options *o)
 		.queue_depth = o->queue_depth, .merge_delay_us = o->merge_delay_us,
 		.cache = o->cache,
 	};
-	char err[320], host[64] = "";
+	char err[320];
 
 	snprintf(d->name, sizeof d->name, "e%u.%u", o->shelf, o->slot);
 	d->t.shelf = (uint16_t)o->shelf;
@@ -276,18 +276,11 @@ static void setup_device(struct daemon *dm, const struct options *o)
 	d->t.ata.sectors = d->b.size / 512;
 	d->t.ata.readonly = o->readonly;
 	d->t.ata.wcache = o->cache.write_back;
-	gethostname(host, sizeof host - 1);
 	snprintf(d->t.ata.model, sizeof d->t.ata.model, "%s", o->model);
 	if (o->serial)
 		snprintf(d->t.ata.serial, sizeof d->t.ata.serial, "%s", o->serial);
-	else {
-		/* SHELF.SLOT:hostname cut to ATA's 20 characters, through a buffer
-		 * big enough that gcc -Os sees the cut is meant */
-		char id[96];
-
-		snprintf(id, sizeof id, "%u.%u:%s", o->shelf, o->slot, host);
-		snprintf(d->t.ata.serial, sizeof d->t.ata.serial, "%.20s", id);
-	}
+	else
+		served_default_serial(dm, &dm->devs[0]);
 	snprintf(d->t.ata.firmware, sizeof d->t.ata.firmware, "%s", PACKAGE_VERSION);
 
 	dm->eng = engine_new(&dm->loop, o->engine, o->queue_depth, err, sizeof err);

@@ -1143,22 +1143,16 @@ static int read_file(const char *path, char **text)
 	return rc;
 }
 
-static int parse(const char *path, struct aoexd_conf *out)
+/* Parse text (NUL-terminated, comments already blanked) into *out. */
+static int parse_text(char *text, struct aoexd_conf *out)
 {
-	char *text;
 	cfg_t *cfg;
 	int rc;
 
-	if (read_file(path, &text) < 0) {
-		free(text);
-		return -1;
-	}
 	install_checks(root_opts);
 	cfg = cfg_init(root_opts, CFGF_NONE);
-	if (!cfg) {
-		free(text);
+	if (!cfg)
 		return fail_at(NULL, 0, "out of memory");
-	}
 	L->root = cfg;
 	cfg_set_error_function(cfg, on_confuse_error);
 	if (cfg_parse_buf(cfg, text) == CFG_SUCCESS)
@@ -1166,11 +1160,42 @@ static int parse(const char *path, struct aoexd_conf *out)
 	else	/* libconfuse says nothing about an empty option name, as in "" = 1 */
 		rc = fail_at(NULL, cfg->line, "syntax error");	/* if nobody said why */
 	cfg_free(cfg);
+	return rc;
+}
+
+static int parse(const char *path, struct aoexd_conf *out)
+{
+	char *text;
+	int rc = read_file(path, &text);
+
+	if (rc == 0)
+		rc = parse_text(text, out);
 	free(text);
 	return rc;
 }
 
-int conf_load(const char *path, struct aoexd_conf *c, char *err, size_t errlen)
+/* Parse len bytes at buf: a NUL-terminated copy, comments blanked. */
+static int parse_buf(const char *buf, size_t len, struct aoexd_conf *out)
+{
+	char *text;
+	int rc;
+
+	if (len > MAX_FILE)
+		return fail_at(NULL, 0, "larger than %u MiB", MAX_FILE >> 20);
+	if (!(text = malloc(len + 1)))
+		return fail_at(NULL, 0, "out of memory");
+	memcpy(text, buf, len);
+	text[len] = '\0';
+	rc = blank_comments(text, len);
+	if (rc == 0)
+		rc = parse_text(text, out);
+	free(text);
+	return rc;
+}
+
+/* conf_load and conf_load_buf: one load's state around parse or parse_buf. */
+static int load(const char *path, const char *buf, size_t len,
+		struct aoexd_conf *c, char *err, size_t errlen)
 {
 	char spare[CONF_MSG_MAX];
 	struct load load = { .path = path, .err = err, .errlen = errlen };
@@ -1187,7 +1212,7 @@ int conf_load(const char *path, struct aoexd_conf *c, char *err, size_t errlen)
 		rc = fail_at(NULL, 0, "out of memory");
 	} else {
 		load.conf = fresh;
-		rc = parse(path, fresh);
+		rc = buf ? parse_buf(buf, len, fresh) : parse(path, fresh);
 	}
 	if (rc == 0)
 		memcpy(c, fresh, sizeof *c);
@@ -1195,6 +1220,17 @@ int conf_load(const char *path, struct aoexd_conf *c, char *err, size_t errlen)
 	free(load.marks);
 	L = NULL;
 	return rc;
+}
+
+int conf_load(const char *path, struct aoexd_conf *c, char *err, size_t errlen)
+{
+	return load(path, NULL, 0, c, err, errlen);
+}
+
+int conf_load_buf(const char *name, const char *buf, size_t len,
+		  struct aoexd_conf *c, char *err, size_t errlen)
+{
+	return load(name, buf ? buf : "", buf ? len : 0, c, err, errlen);	/* NULL: empty */
 }
 
 /* ------------------------------------------------------------ conf_print */

@@ -152,6 +152,11 @@ struct aoexd_conf {
  */
 int conf_load(const char *path, struct aoexd_conf *c, char *err, size_t errlen);
 
+/* The same for len bytes of text at buf (need not be NUL-terminated);
+ * name stands for the file in messages.  For the fuzzer and tests. */
+int conf_load_buf(const char *name, const char *buf, size_t len,
+		  struct aoexd_conf *c, char *err, size_t errlen);
+
 /* Fill *c with the configuration of an empty file: all defaults, no devices. */
 void conf_defaults(struct aoexd_conf *c);
 

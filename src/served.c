@@ -62,7 +62,7 @@ void served_default_serial(const struct daemon *dm, struct served *s)
 	char buf[96] = "";
 
 	/* SHELF.SLOT:hostname, cut to IDENTIFY's 20 characters */
-	snprintf(buf, sizeof buf, "%u.%u:%s", s->conf.shelf, s->conf.slot, dm->host);
+	snprintf(buf, sizeof buf, "%u.%u:%s", s->dev.t.shelf, s->dev.t.slot, dm->host);
 	memcpy(s->dev.t.ata.serial, buf, sizeof s->dev.t.ata.serial - 1);
 	s->dev.t.ata.serial[sizeof s->dev.t.ata.serial - 1] = 0;
 }

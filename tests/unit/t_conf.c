@@ -609,6 +609,29 @@ static void test_round_trip(void)
 #endif
 }
 
+/* conf_load_buf: what the fuzzer loads; the same rules as a file */
+static void test_load_buf(void)
+{
+	static const char text[] = "# a comment\ndevice d { path = \"null:1M\" shelf = 3 slot = 4 }\n";
+	char *sample = slurp(src("tests/unit/conf/full.conf"));
+
+	ok(conf_load_buf("buf", text, sizeof text - 1, C, err, sizeof err) == 0 &&
+	   C->n_devices == 1 && C->devices[0].shelf == 3 && C->devices[0].slot == 4,
+	   "conf_load_buf loads text");
+	ok(conf_load(src("tests/unit/conf/full.conf"), C2, err, sizeof err) == 0 &&
+	   conf_load_buf("sample", sample, strlen(sample), C, err, sizeof err) == 0 &&
+	   C->n_devices == C2->n_devices && C->n_devices > 0 &&
+	   conf_device_equal(&C->devices[0], &C2->devices[0]),
+	   "conf_load_buf of full.conf = conf_load of full.conf");
+	free(sample);
+	/* not NUL-terminated: only len bytes count ("slot = 45" cut to 4) */
+	ok(conf_load_buf("buf", "device d { path = \"null:1M\" shelf = 3 slot = 45 }", 44, C, err, sizeof err) == -1,
+	   "conf_load_buf reads only len bytes");
+	is_str(err, "buf:1: '{' without its '}'", "... and says so with its name and line");
+	is_int(conf_load_buf("buf", "mtu = 0\n\0", 9, C, err, sizeof err), -1, "conf_load_buf: a NUL byte is refused");
+	is_str(err, "buf:2: NUL byte in the file", "... with its line");
+}
+
 static void test_device_equal(void)
 {
 	struct conf_device a, b;
@@ -686,6 +709,7 @@ int main(void)
 	test_sizes();
 	test_full();
 	test_round_trip();
+	test_load_buf();
 	test_device_equal();
 	cleanup();
 	return done_testing();

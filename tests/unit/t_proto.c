@@ -244,6 +244,21 @@ static void test_ata_table(void)
 	mkata(MAC_A, 0, 0xe5, 0, 0, 0);
 	run(60, 1500);
 	is_int(out[ATA_OFF_SCNT], 0xff, "CHECK POWER MODE reports active (0xff)");
+
+	/* 28-bit commands stop at the LBA28 capacity IDENTIFY reports */
+	target_reset(0x20000000ULL);
+	mkata(MAC_A, 0x00, 0x20, 0x0ffffffeULL, 1, 0);
+	run(60, 1500);
+	ok(O.v == AOE_V_IO && O.ata.lba == 0x0ffffffeULL, "READ (LBA28) of the last LBA28 sector");
+	mkata(MAC_A, 0x00, 0x20, 0x0ffffffeULL, 2, 0);
+	run(60, 1500);
+	ok(O.v == AOE_V_REPLY && out[ATA_OFF_ERR] == ATA_ER_IDNF, "READ (LBA28) across 2^28 -> IDNF");
+	mkata(MAC_A, 0x01, 0x30, 0x0fffffffULL, 1, 512);
+	run(36 + 512, 1500);
+	ok(O.v == AOE_V_REPLY && out[ATA_OFF_ERR] == ATA_ER_IDNF, "WRITE (LBA28) at sector 2^28-1 -> IDNF");
+	mkata(MAC_A, 0x40, 0x24, 0x0fffffffULL, 2, 0);
+	run(60, 1500);
+	ok(O.v == AOE_V_IO, "READ EXT across 2^28 is fine");
 }
 
 static void test_ata_io_failed(void)
