@@ -38,9 +38,9 @@ ip -n "$NS" link set tgt0 up
 ip -n "$NS" link set ini0 up
 in_ns() { ip netns exec "$NS" "$@"; }
 
-step "aoexd 1 2 tgt0 demo.img (64 MiB)"
+step "aoexd 1 2 tgt0 demo.img (64 MiB), control socket $WORK/ctl"
 truncate -s 64M "$WORK/demo.img"
-ip netns exec "$NS" "$BUILD/aoexd" 1 2 tgt0 "$WORK/demo.img" 2> "$WORK/aoexd.log" &
+ip netns exec "$NS" "$BUILD/aoexd" --control "$WORK/ctl" 1 2 tgt0 "$WORK/demo.img" 2> "$WORK/aoexd.log" &
 DPID=$!
 for _ in $(seq 50); do grep -q "serving e1.2" "$WORK/aoexd.log" && break; sleep 0.1; done
 cat "$WORK/aoexd.log"
@@ -63,6 +63,10 @@ echo "bytes in demo.img at sector 2048: identical"
 step "throughput (aoex bench, 64 MiB each way)"
 in_ns "$BUILD/aoex" -i ini0 bench 1.2 --mode seqwrite --bytes 64M
 in_ns "$BUILD/aoex" -i ini0 bench 1.2 --mode seqread --bytes 64M
+
+step "aoexctl: what the daemon serves, and its counters"
+"$BUILD/aoexctl" -s "$WORK/ctl" status
+"$BUILD/aoexctl" -s "$WORK/ctl" stats e1.2 | tr ' ' '\n' | grep -E '^(device|reads|writes|read_bytes|write_bytes|merged|avg_service_us)=?' | paste -sd' '
 
 step "stop aoexd (SIGTERM): it flushes and prints its counters"
 kill -TERM "$DPID"
