@@ -55,7 +55,7 @@ assert_memcheck_clean() {
 }
 
 # round_trip LBA SECTORS [AOEX-OPTION...]: write random data, read it back,
-# compare with what was sent and with the backing file
+# FLUSH, compare with what was sent and with the backing file
 round_trip() {
 	local lba=$1 n=$2
 	shift 2
@@ -63,6 +63,8 @@ round_trip() {
 	aoex "$@" write $T "$lba" -f "$W"
 	aoex "$@" read $T "$lba" "$n" -o "$R"
 	cmp "$W" "$R" || fail "read back differs from what was written"
+	# a write-back device holds it in a buffer until FLUSH (or max-age)
+	aoex "$@" flush $T
 	ref_put "$lba" "$W"
 	assert_disk_is_ref
 }
