@@ -428,7 +428,10 @@ int ctl_rec_parse(const char *line, size_t len, struct ctl_rec *r)
 			eq[CTL_STR_MAX] = 0;
 		if (all_digits(v, false) && u64_fits(v)) {
 			ctl_rec_u64(r, w, strtoull(v, NULL, 10));
-		} else if (all_digits(v, true) && strlen(v) <= 15 && strchr(v, '.') == strrchr(v, '.')) {
+		} else if (all_digits(v, true) && strcspn(v, ".") <= 15 &&
+			   strchr(v, '.') == strrchr(v, '.')) {
+			/* at most 15 whole digits: hundredths fit in 64 bits, and
+			 * what ctl_rec_text prints back ("W.FF") parses the same */
 			char *dot;
 			uint64_t whole = strtoull(v, &dot, 10), frac = 0;
 			if (*dot == '.' && dot[1] >= '0' && dot[1] <= '9') {

@@ -121,6 +121,22 @@ static void records(void)
 	   ctl_rec_get(&back, "per_wakeup")->v == 1234, "... 12.34");
 	ok(ctl_rec_get(&back, "target")->type == CTL_V_STR, "... a string");
 	ok(!ctl_rec_get(&back, "writes"), "absent key: NULL");
+	/* fuzz_ctl: 14 whole digits and a bare dot print back as 17
+	 * characters "W.00": still the same hundredths when parsed again */
+	is_int(ctl_rec_parse("d x p=11111111111111.", 21, &back), 0, "14 digits and a dot");
+	ok(ctl_rec_get(&back, "p")->type == CTL_V_CENTI &&
+	   ctl_rec_get(&back, "p")->v == 1111111111111100ULL, "... hundredths");
+	ctl_buf_reset(&b);
+	ctl_rec_text(&b, &back);
+	is_int(ctl_rec_parse(b.p, b.len, &r), 0, "... printed back: %s", b.p);
+	ok(ctl_rec_get(&r, "p")->type == CTL_V_CENTI &&
+	   ctl_rec_get(&r, "p")->v == 1111111111111100ULL, "... the same value again");
+	ctl_rec_init(&r, "device", "my disk");
+	ctl_rec_u64(&r, "reads", 12);
+	ctl_rec_u64(&r, "big", UINT64_MAX);
+	ctl_rec_centi(&r, "per_wakeup", 1234);
+	ctl_rec_str(&r, "target", "e1.2");
+	ctl_rec_str(&r, "weird", "a b\"c\n");
 	is_int(ctl_rec_parse("device", 6, &back), -1, "no name: refused");
 	is_int(ctl_rec_parse("device x novalue", 16, &back), -1, "no '=': refused");
 
