@@ -20,11 +20,15 @@ struct ext_peer *peers_find(struct ext_peers *ps, const uint8_t mac[6])
 
 static struct ext_peer *victim(struct ext_peers *ps)
 {
-	struct ext_peer *v = &ps->p[0];
+	struct ext_peer *v = NULL;
 
-	for (unsigned i = 1; i < ps->n; i++)
-		if (ps->p[i].used < v->used)
-			v = &ps->p[i];
+	for (unsigned i = 0; i < ps->n; i++) {
+		struct ext_peer *c = &ps->p[i];
+		/* idle Extensions-only entries go first, oldest first */
+		if (!v || (v->did_ata && !c->did_ata) ||
+		    (v->did_ata == c->did_ata && c->used < v->used))
+			v = c;
+	}
 	return v;
 }
 

@@ -23,6 +23,7 @@
 struct ext_peer {
 	uint8_t mac[6];
 	uint64_t used;		/* value of the use counter at the last frame */
+	bool did_ata;		/* sent an ATA command: a real initiator */
 	struct ext_state ext;
 	struct tagwin win;	/* 4 KiB, meaningful in a tag_inc mode */
 };
@@ -37,7 +38,11 @@ struct ext_peers {
 struct ext_peer *peers_find(struct ext_peers *ps, const uint8_t mac[6]);
 
 /* The entry of mac, created (features off) when missing; when the table is
- * full the least recently used entry is replaced and *evicted set. */
+ * full an entry is replaced and *evicted set: the least recently used of
+ * those that never sent an ATA command, else the least recently used of
+ * all.  So a flood of Extensions requests from made-up MACs (which cost
+ * nothing to send) recycles its own entries and leaves the tag windows of
+ * initiators that do I/O alone while there is room. */
 struct ext_peer *peers_get(struct ext_peers *ps, const uint8_t mac[6], bool *evicted);
 
 /* All features of p off and its tag window emptied. */

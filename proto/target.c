@@ -131,6 +131,8 @@ void aoe_target_handle(struct aoe_target *t, const uint8_t *req, size_t len,
 
 	switch (h.cmd) {
 	case AOE_CMD_ATA:
+		if (p)
+			p->did_ata = true;	/* evicted last, see peers_get() */
 		handle_ata(t, p, req, len, mtu, out, o);
 		break;
 	case AOE_CMD_CONFIG:

@@ -669,6 +669,21 @@ static void test_lru(void)
 	NEG(mac, "\0\0");
 	is_int(T.st.ext_peer_evictions, 1, "a known peer's request evicts nobody");
 
+	/* a flood of Extensions requests from made-up MACs recycles its own
+	 * entries: an initiator that does I/O keeps its window */
+	target_reset(1000);
+	NEG(MAC_A, "tag_inc_le\0\0");
+	run(mkwrite(MAC_A, 7, 0), 1500);
+	for (unsigned i = 0; i < 10 * AOE_PEERS_MAX; i++) {
+		mac[4] = (uint8_t)(i >> 8);
+		mac[5] = (uint8_t)i;
+		NEG(mac, "tag_inc_le\0\0");
+	}
+	ok(T.st.ext_peer_evictions >= 9 * AOE_PEERS_MAX, "flood: %llu evictions",
+	   (unsigned long long)T.st.ext_peer_evictions);
+	run(mkwrite(MAC_A, 7, 0), 1500);
+	ok(O.v == AOE_V_DUPWRITE, "flood of 640 made-up MACs: the writing initiator kept its window");
+
 	/* masked senders never reach the table */
 	target_reset(1000);
 	T.mask.n = 1;
