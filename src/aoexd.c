@@ -471,44 +471,14 @@ static void start_single(struct daemon *dm, const struct options *o)
 
 /* ------------------------------------------------------------- -c FILE */
 
-static bool is_glob(const char *p)
-{
-	return strpbrk(p, "*?[") != NULL;
-}
-
-/* /sys/class/net/NAME/FILE as a number (type is decimal, flags hex) */
-static long sysfs_net_long(const char *name, const char *file)
-{
-	char path[96], buf[32];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof path, "/sys/class/net/%s/%s", name, file);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	if (fgets(buf, sizeof buf, f))
-		v = strtol(buf, NULL, 0);
-	fclose(f);
-	return v;
-}
-
-/* What an empty interfaces list serves: up, Ethernet, not loopback. */
-static bool iface_auto_ok(const char *name)
-{
-	long flags = sysfs_net_long(name, "flags");
-
-	return sysfs_net_long(name, "type") == 1 /* ARPHRD_ETHER */ && flags >= 0 &&
-	       (flags & IFF_UP) && !(flags & IFF_LOOPBACK);
-}
-
 /* The interfaces to serve, in if_nameindex() order: every name the global
  * list names (which must exist), and the interfaces its patterns match (or,
  * when it is empty, every interface that is up and Ethernet, loopback
  * excepted).  Names go to names[], their count is returned. */
-static unsigned pick_ifaces(const struct aoexd_conf *c, const char *file,
+static unsigned pick_ifaces(const struct daemon *dm, const char *file,
 			    char names[][IF_NAMESIZE])
 {
+	const struct aoexd_conf *c = dm->conf;
 	struct if_nameindex *all = if_nameindex(), *p;
 	unsigned n = 0;
 
@@ -518,18 +488,15 @@ static unsigned pick_ifaces(const struct aoexd_conf *c, const char *file,
 		const char *pat = c->interfaces[k];
 		bool found = false;
 		for (p = all; p->if_name && !found; p++)
-			found = is_glob(pat) ? fnmatch(pat, p->if_name, 0) == 0
-					     : strcmp(pat, p->if_name) == 0;
-		if (!found && !is_glob(pat))
+			found = dm_is_glob(pat) ? fnmatch(pat, p->if_name, 0) == 0
+						: strcmp(pat, p->if_name) == 0;
+		if (!found && !dm_is_glob(pat))
 			die("%s: interface %s (in interfaces) does not exist", file, pat);
 		if (!found)
 			log_warn("%s: no interface matches \"%s\" (in interfaces)", file, pat);
 	}
 	for (p = all; p->if_name; p++) {
-		bool named = false;
-		for (unsigned k = 0; k < c->n_interfaces && !named; k++)
-			named = strcmp(c->interfaces[k], p->if_name) == 0;
-		if (!named && !(conf_iface_served(c, p->if_name) && iface_auto_ok(p->if_name)))
+		if (!dm_iface_wanted(dm, p->if_name))
 			continue;
 		if (n == DM_MAX_IFACES)
 			die("more than %d interfaces to serve: list them in interfaces", DM_MAX_IFACES);
@@ -632,7 +599,7 @@ static void start_config(struct daemon *dm, const struct options *o)
 		log_init("aoexd", dm->log_level_set ? o->log_level : c->log_level, 1);
 	dm->net = o->net;
 	snprintf(dm->state_dir, sizeof dm->state_dir, "%s", c->state_directory);
-	n_names = pick_ifaces(c, dm->config_file, names);
+	n_names = pick_ifaces(dm, dm->config_file, names);
 	if (!n_names)
 		log_warn("no interface to serve");
 	if (!c->n_devices)

@@ -1371,7 +1371,7 @@ static bool macs_equal(const struct conf_macs *a, const struct conf_macs *b)
 	return a->n == b->n && memcmp(a->mac, b->mac, 6 * (size_t)a->n) == 0;
 }
 
-static bool tuning_equal(const struct conf_tuning *a, const struct conf_tuning *b)
+bool conf_tuning_equal(const struct conf_tuning *a, const struct conf_tuning *b)
 {
 	return a->queue_depth == b->queue_depth && a->direct_io == b->direct_io &&
 	       a->write_policy == b->write_policy && a->read_ahead == b->read_ahead &&
@@ -1381,7 +1381,7 @@ static bool tuning_equal(const struct conf_tuning *a, const struct conf_tuning *
 	       a->merge_delay_us == b->merge_delay_us;
 }
 
-static bool names_equal(const struct conf_device *a, const struct conf_device *b)
+bool conf_iface_names_equal(const struct conf_device *a, const struct conf_device *b)
 {
 	if (a->n_interfaces != b->n_interfaces)
 		return false;
@@ -1397,7 +1397,7 @@ bool conf_device_equal(const struct conf_device *a, const struct conf_device *b)
 	       strcmp(a->uuid, b->uuid) == 0 && strcmp(a->label, b->label) == 0 &&
 	       a->shelf == b->shelf && a->slot == b->slot && a->read_only == b->read_only &&
 	       a->broadcast == b->broadcast && a->offset == b->offset && a->length == b->length &&
-	       names_equal(a, b) && tuning_equal(&a->tune, &b->tune) &&
+	       conf_iface_names_equal(a, b) && conf_tuning_equal(&a->tune, &b->tune) &&
 	       macs_equal(&a->accept, &b->accept) && macs_equal(&a->deny, &b->deny) &&
 	       strcmp(a->model, b->model) == 0 && strcmp(a->serial, b->serial) == 0;
 }

@@ -165,6 +165,10 @@ void conf_print(const struct aoexd_conf *c, FILE *f);
 
 /* Same configuration (everything but the line number)?  For reload. */
 bool conf_device_equal(const struct conf_device *a, const struct conf_device *b);
+/* Parts of it a reload compares on their own: every I/O setting; the
+ * device's interfaces list, name by name in order. */
+bool conf_tuning_equal(const struct conf_tuning *a, const struct conf_tuning *b);
+bool conf_iface_names_equal(const struct conf_device *a, const struct conf_device *b);
 const struct conf_device *conf_device_find(const struct aoexd_conf *c, const char *name);
 
 /* Accept first (a non-empty accept list must contain mac), then deny. */

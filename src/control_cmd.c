@@ -202,6 +202,19 @@ static int select_names(struct daemon *dm, const struct ctl_request *r, struct s
 	return 0;
 }
 
+/* One record as a text line, or as a JSON array element (comma before
+ * all but the first). */
+static void put_record(struct ctl_buf *out, const struct ctl_rec *rec, bool json, bool *first)
+{
+	if (json) {
+		ctl_printf(out, "%s", *first ? "" : ",");
+		ctl_rec_json(out, rec);
+	} else {
+		ctl_rec_text(out, rec);
+	}
+	*first = false;
+}
+
 static int cmd_stats(struct daemon *dm, const struct ctl_request *r, struct ctl_buf *out,
 		     char *err, size_t errlen)
 {
@@ -219,13 +232,7 @@ static int cmd_stats(struct daemon *dm, const struct ctl_request *r, struct ctl_
 		if (k >= CONF_MAX_DEVICES || !sel.dev[k])
 			continue;
 		dev_record(dm, s, &rec);
-		if (r->json) {
-			ctl_printf(out, "%s", first ? "" : ",");
-			ctl_rec_json(out, &rec);
-		} else {
-			ctl_rec_text(out, &rec);
-		}
-		first = false;
+		put_record(out, &rec, r->json, &first);
 	}
 	if (r->json)
 		ctl_printf(out, "],\"interfaces\":[");
@@ -234,13 +241,7 @@ static int cmd_stats(struct daemon *dm, const struct ctl_request *r, struct ctl_
 		if (!sel.ifc[i])
 			continue;
 		iface_record(&dm->ifaces[i], &rec);
-		if (r->json) {
-			ctl_printf(out, "%s", first ? "" : ",");
-			ctl_rec_json(out, &rec);
-		} else {
-			ctl_rec_text(out, &rec);
-		}
-		first = false;
+		put_record(out, &rec, r->json, &first);
 	}
 	if (r->json)
 		ctl_printf(out, "]}\n");

@@ -319,6 +319,19 @@ static void put_word(struct ctl_buf *b, const char *s)
 	}
 }
 
+/* A number the same way in text and JSON (12, 12.34); false for a string. */
+static bool put_number(struct ctl_buf *b, const struct ctl_kv *kv)
+{
+	if (kv->type == CTL_V_U64)
+		ctl_printf(b, "%llu", (unsigned long long)kv->v);
+	else if (kv->type == CTL_V_CENTI)
+		ctl_printf(b, "%llu.%02llu", (unsigned long long)(kv->v / 100),
+			   (unsigned long long)(kv->v % 100));
+	else
+		return false;
+	return true;
+}
+
 void ctl_rec_text(struct ctl_buf *b, const struct ctl_rec *r)
 {
 	put_word(b, r->kind);
@@ -329,18 +342,8 @@ void ctl_rec_text(struct ctl_buf *b, const struct ctl_rec *r)
 		ctl_put(b, " ", 1);
 		put_word(b, kv->key);
 		ctl_put(b, "=", 1);
-		switch (kv->type) {
-		case CTL_V_U64:
-			ctl_printf(b, "%llu", (unsigned long long)kv->v);
-			break;
-		case CTL_V_CENTI:
-			ctl_printf(b, "%llu.%02llu", (unsigned long long)(kv->v / 100),
-				   (unsigned long long)(kv->v % 100));
-			break;
-		case CTL_V_STR:
+		if (!put_number(b, kv))
 			put_word(b, kv->s);
-			break;
-		}
 	}
 	ctl_put(b, "\n", 1);
 }
@@ -354,18 +357,8 @@ void ctl_rec_json(struct ctl_buf *b, const struct ctl_rec *r)
 		ctl_put(b, ",", 1);
 		ctl_json_str(b, kv->key);
 		ctl_put(b, ":", 1);
-		switch (kv->type) {
-		case CTL_V_U64:
-			ctl_printf(b, "%llu", (unsigned long long)kv->v);
-			break;
-		case CTL_V_CENTI:
-			ctl_printf(b, "%llu.%02llu", (unsigned long long)(kv->v / 100),
-				   (unsigned long long)(kv->v % 100));
-			break;
-		case CTL_V_STR:
+		if (!put_number(b, kv))
 			ctl_json_str(b, kv->s);
-			break;
-		}
 	}
 	ctl_put(b, "}", 1);
 }

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "conf.h"
 #include "device.h"
@@ -71,7 +72,17 @@ static inline bool dm_iface_attached(const struct iface *ifc)
 /* aoexd.c: the frame path */
 void dm_on_frame(struct iface *ifc, const uint8_t *frame, size_t len, void *arg);
 
+/* A pattern of the interfaces list, rather than a name. */
+static inline bool dm_is_glob(const char *p)
+{
+	return strpbrk(p, "*?[") != NULL;
+}
+
 /* ifaces.c: attach/detach/hotplug */
+/* Whether name is to be served now: named exactly (-c's interfaces, or
+ * the command line), or up, Ethernet, not loopback and matched by a
+ * pattern or by the empty list.  Start-up and hotplug use this one rule. */
+bool dm_iface_wanted(const struct daemon *dm, const char *name);
 int dm_iface_attach(struct daemon *dm, const char *name, char *err, size_t errlen);
 void dm_iface_detach(struct daemon *dm, unsigned i, const char *why);
 void dm_iface_advertise(struct daemon *dm, unsigned i);

@@ -202,11 +202,6 @@ void dm_iface_advertise(struct daemon *dm, unsigned i)
 	}
 }
 
-static bool is_glob(const char *p)
-{
-	return strpbrk(p, "*?[") != NULL;
-}
-
 /* Configured for name: named exactly (-c's interfaces, or the command
  * line), or matched by a pattern or the empty list when it is an Ethernet
  * interface other than loopback. */
@@ -221,7 +216,7 @@ static bool wanted(const struct daemon *dm, const char *name, unsigned type, uns
 		return false;
 	}
 	for (unsigned k = 0; k < c->n_interfaces; k++)
-		if (!is_glob(c->interfaces[k]) && strcmp(c->interfaces[k], name) == 0)
+		if (!dm_is_glob(c->interfaces[k]) && strcmp(c->interfaces[k], name) == 0)
 			return true;
 	return conf_iface_served(c, name) && type == ARPHRD_ETHER && !(flags & IFF_LOOPBACK);
 }
@@ -243,7 +238,7 @@ static long sysfs_net_long(const char *name, const char *file)
 	return v;
 }
 
-static bool wanted_now(const struct daemon *dm, const char *name)
+bool dm_iface_wanted(const struct daemon *dm, const char *name)
 {
 	long type = sysfs_net_long(name, "type"), flags = sysfs_net_long(name, "flags");
 
@@ -275,7 +270,7 @@ void dm_ifaces_resync(struct daemon *dm)
 			continue;
 		if (if_nametoindex(ifc->name) != (unsigned)ifc->ifindex)
 			dm_iface_detach(dm, i, "gone");
-		else if (!wanted_now(dm, ifc->name))
+		else if (!dm_iface_wanted(dm, ifc->name))
 			dm_iface_detach(dm, i, "no longer configured");
 	}
 	all = if_nameindex();
@@ -289,7 +284,7 @@ void dm_ifaces_resync(struct daemon *dm)
 		    dm_iface_attached(&dm->ifaces[slot]) &&
 		    strcmp(dm->ifaces[slot].name, p->if_name) == 0)
 			continue;
-		if (wanted_now(dm, p->if_name))
+		if (dm_iface_wanted(dm, p->if_name))
 			attach_and_advertise(dm, p->if_name);
 	}
 	if_freenameindex(all);

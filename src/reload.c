@@ -30,34 +30,13 @@
 #include "log.h"
 #include "util.h"
 
-static bool tune_equal(const struct conf_tuning *a, const struct conf_tuning *b)
-{
-	return a->queue_depth == b->queue_depth && a->direct_io == b->direct_io &&
-	       a->write_policy == b->write_policy && a->read_ahead == b->read_ahead &&
-	       a->read_ahead_streams == b->read_ahead_streams &&
-	       a->write_behind == b->write_behind &&
-	       a->write_back_max_dirty == b->write_back_max_dirty &&
-	       a->write_back_max_age_ms == b->write_back_max_age_ms &&
-	       a->merge_delay_us == b->merge_delay_us;
-}
-
 /* What only a new open and device_init() can apply. */
 static bool needs_replace(const struct conf_device *a, const struct conf_device *b)
 {
 	return strcmp(a->path, b->path) != 0 || strcmp(a->uuid, b->uuid) != 0 ||
 	       strcmp(a->label, b->label) != 0 || a->shelf != b->shelf || a->slot != b->slot ||
 	       a->offset != b->offset || a->length != b->length ||
-	       !tune_equal(&a->tune, &b->tune) || (a->read_only && !b->read_only);
-}
-
-static bool names_equal(const struct conf_device *a, const struct conf_device *b)
-{
-	if (a->n_interfaces != b->n_interfaces)
-		return false;
-	for (unsigned i = 0; i < a->n_interfaces; i++)
-		if (strcmp(a->interfaces[i], b->interfaces[i]) != 0)
-			return false;
-	return true;
+	       !conf_tuning_equal(&a->tune, &b->tune) || (a->read_only && !b->read_only);
 }
 
 static void add_word(char *buf, size_t len, const char *w)
@@ -95,7 +74,7 @@ static void change_in_place(struct daemon *dm, struct served *s, const struct co
 		add_word(what, sizeof what, "access lists");
 	if (cd->broadcast != s->conf.broadcast)
 		add_word(what, sizeof what, "broadcast");
-	bool ifaces = !names_equal(cd, &s->conf);
+	bool ifaces = !conf_iface_names_equal(cd, &s->conf);
 	s->conf = *cd;
 	if (ifaces) {
 		add_word(what, sizeof what, "interfaces");
