@@ -72,9 +72,7 @@ assert_acked_via_target() {
 	random_file "$W" 130000
 	writer 100 "$W"
 	sleep 0.$((RANDOM % 4 + 2))
-	kill -KILL "$AOEXD_PID"
-	wait "$AOEXD_PID" 2>/dev/null || true
-	DAEMON_PIDS=()
+	kill_daemon "$AOEXD_PID" KILL
 	wait "$WPID" || true
 	assert_acked 100 "$W" "$DISK"
 	[ "$ACKED" -lt 130000 ] || skip "the whole stream finished before the kill"
@@ -138,9 +136,7 @@ signal_under_load() {
 	[ -s "$ACKS" ] || fail "nothing acknowledged"
 	run aoex flush $T
 	assert_success
-	kill -KILL "$AOEXD_PID"
-	wait "$AOEXD_PID" 2>/dev/null || true
-	DAEMON_PIDS=()
+	kill_daemon "$AOEXD_PID" KILL
 	assert_acked 0 "$W" "$DISK"
 	[ "$ACKED" -eq 131072 ] || fail "only $ACKED of 131072 sectors acknowledged"
 }

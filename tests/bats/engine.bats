@@ -46,15 +46,7 @@ le_counter() {
 }
 
 # kill9: kill aoexd at once, as a crash would (nothing is written back)
-kill9() {
-	local p keep=()
-	kill -KILL "$AOEXD_PID"
-	wait "$AOEXD_PID" 2>/dev/null || true
-	for p in "${DAEMON_PIDS[@]}"; do
-		[ "$p" = "$AOEXD_PID" ] || keep+=("$p")
-	done
-	DAEMON_PIDS=("${keep[@]}")
-}
+kill9() { kill_daemon "$AOEXD_PID" KILL; }
 
 # ------------------------------------------------------------ read-ahead
 

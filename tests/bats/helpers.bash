@@ -256,8 +256,25 @@ start_aoexd_argv() {
 }
 
 # stop_aoexd [PID] [SIGNAL]: it must exit 0 and log its statistics
+# forget_daemon PID: teardown no longer has to stop it
+forget_daemon() {
+	local p keep=()
+	for p in "${DAEMON_PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	DAEMON_PIDS=("${keep[@]}")
+}
+
+# kill_daemon PID [SIG]: signal it (KILL: a crash, nothing written back),
+# reap it whatever its status, forget it
+kill_daemon() {
+	kill -"${2:-KILL}" "$1"
+	wait "$1" 2>/dev/null || true
+	forget_daemon "$1"
+}
+
 stop_aoexd() {
-	local pid=${1:-$AOEXD_PID} sig=${2:-TERM} rc=0 p keep=()
+	local pid=${1:-$AOEXD_PID} sig=${2:-TERM} rc=0
 	kill -"$sig" "$pid"
 	if ! wait_exit "$pid" 10; then
 		kill -KILL "$pid" 2>/dev/null || true
@@ -265,10 +282,7 @@ stop_aoexd() {
 		return 1
 	fi
 	wait "$pid" || rc=$?
-	for p in "${DAEMON_PIDS[@]}"; do
-		[ "$p" = "$pid" ] || keep+=("$p")
-	done
-	DAEMON_PIDS=("${keep[@]}")
+	forget_daemon "$pid"
 	if [ "$rc" -ne 0 ]; then
 		cat "$LOG" >&2
 		fail "aoexd exited with status $rc after SIG$sig (want 0)"

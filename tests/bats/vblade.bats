@@ -30,15 +30,7 @@ start_vblade() {
 	fail "vblade does not answer"
 }
 
-stop_vblade() {
-	local p keep=()
-	kill -TERM "$VBLADE_PID"
-	wait "$VBLADE_PID" 2>/dev/null || true
-	for p in "${DAEMON_PIDS[@]}"; do
-		[ "$p" = "$VBLADE_PID" ] || keep+=("$p")
-	done
-	DAEMON_PIDS=("${keep[@]}")
-}
+stop_vblade() { kill_daemon "$VBLADE_PID" TERM; }
 
 @test "vblade: discover finds it with the documented fields" {
 	make_disk 2048
