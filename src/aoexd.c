@@ -112,6 +112,20 @@ static void end_of_batch(void *ctx)
 			served_persist(dm, &dm->devs[k]);
 }
 
+int dm_reload(struct daemon *dm)
+{
+	int rc = 0;
+
+	notify_reloading();
+	if (dm->config_file)
+		rc = reload(dm);
+	for (unsigned k = 0; k < dm->n_devs; k++)
+		if (!dm->devs[k].retired)
+			cache_writeback_all(&dm->devs[k].dev.cache);
+	notify_ready();
+	return rc;
+}
+
 static void signal_readable(struct loop_watch *w, uint32_t events)
 {
 	struct daemon *dm = w->ctx;
@@ -125,15 +139,9 @@ static void signal_readable(struct loop_watch *w, uint32_t events)
 			dm->loop.stop = true;
 			break;
 		case SIGHUP:
-			notify_reloading();
-			if (dm->config_file)
-				reload(dm);
-			else
+			if (!dm->config_file)
 				log_notice("SIGHUP: writing back buffered data (no configuration file to reload)");
-			for (unsigned k = 0; k < dm->n_devs; k++)
-				if (!dm->devs[k].retired)
-					cache_writeback_all(&dm->devs[k].dev.cache);
-			notify_ready();
+			dm_reload(dm);
 			break;
 		}
 	}

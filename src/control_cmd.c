@@ -559,15 +559,11 @@ static int cmd_reload(struct daemon *dm, struct ctl_buf *out, char *err, size_t 
 		snprintf(err, errlen, "nothing to reload: aoexd was started without -c");
 		return -1;
 	}
-	if (reload(dm) < 0) {
+	if (dm_reload(dm) < 0) {
 		snprintf(err, errlen, "%s was refused; the running configuration is kept "
 			 "(the daemon's log says why)", dm->config_file);
 		return -1;
 	}
-	/* as SIGHUP does: buffered writes go out too */
-	struct served *s;
-	for (unsigned k = 0; (s = dev_at(dm, &k)); k++)
-		cache_writeback_all(&s->dev.cache);
 	ctl_printf(out, "reloaded %s\n", dm->config_file);
 	return 0;
 }

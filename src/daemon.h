@@ -69,6 +69,11 @@ static inline bool dm_iface_attached(const struct iface *ifc)
 	return ifc->fd >= 0;
 }
 
+/* aoexd.c: what SIGHUP and aoexctl reload do: reload() with -c, write back
+ * every device's buffered data, tell systemd (RELOADING=1, READY=1).
+ * 0, or -1 when the file was refused. */
+int dm_reload(struct daemon *dm);
+
 /* aoexd.c: the frame path */
 void dm_on_frame(struct iface *ifc, const uint8_t *frame, size_t len, void *arg);
 

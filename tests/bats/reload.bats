@@ -157,10 +157,19 @@ make_images() {
 	run "${ctl[@]}" stats --json
 	assert_success
 	[ "$(jq -r '[.devices[].name] | join(",")' <<<"$output")" = "d1,d3" ] || fail "$output"
-	# aoexctl reload: the same reload, with its outcome as the exit code
+	# aoexctl reload: the same reload, with its outcome as the exit code,
+	# and like SIGHUP it writes back what a write-back device holds
+	EXTRA[d1]='write-policy = "write-back"  write-back-max-age = 60000'
+	conf_devices d1 d3
+	hup
+	random_file "$BATS_TEST_TMPDIR/w" 8
+	aoex write 1.1 24 -f "$BATS_TEST_TMPDIR/w"
+	sectors "$BATS_TEST_TMPDIR/d1.img" 24 8 | cmp -s - "$BATS_TEST_TMPDIR/w" &&
+		fail "the write is on disk already: the check below would prove nothing"
 	conf_devices d1 d2 d3
 	run "${ctl[@]}" reload
 	assert_success
+	sectors "$BATS_TEST_TMPDIR/d1.img" 24 8 | cmp - "$BATS_TEST_TMPDIR/w"
 	aoex read 1.2 0 8 -o "$R"
 	sectors "$BATS_TEST_TMPDIR/d2.img" 0 8 | cmp - "$R"
 	echo "device bad {" >>"$CONF"
