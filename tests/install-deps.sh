@@ -6,7 +6,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 BUILD="build-essential autoconf automake pkg-config libaio-dev libconfuse-dev libblkid-dev libsystemd-dev iproute2"
 TEST="bats bats-assert bats-support mandoc systemd clang libclang-rt-14-dev llvm musl-tools vblade
-      qemu-system-x86 linux-image-amd64 busybox-static cpio kmod e2fsprogs python3 procps jq valgrind"
+      qemu-system-x86 linux-image-amd64 busybox-static cpio kmod e2fsprogs python3 procps jq valgrind
+      groff-base man-db zstd"
 
 pkgs=$BUILD
 [ "${1:-}" = --build-only ] || pkgs="$BUILD $TEST"

@@ -86,7 +86,7 @@ still_serving() {
 	make_disk 256
 	start_aoexd
 	local junk
-	junk=$(head -c 400 /dev/urandom | xxd -p | tr -d '\n')
+	junk=$(head -c 400 /dev/urandom | tohex)
 	# Query Config read
 	run raw "$(req 10 00 0001 02 01 0000a001 0000 0000 00 10 0000 "$junk")"
 	assert_success
@@ -95,11 +95,11 @@ still_serving() {
 	run raw "$(req 10 00 0001 02 00 0000a002 40 00 01 24 030000000000 0000 "$junk")"
 	assert_success
 	assert_output "$(rep 18 00 0001 02 00 0000a002 40 00 00 40 030000000000 0000 \
-		"$(sectors "$DISK" 3 1 | xxd -p | tr -d '\n')")"
+		"$(sectors "$DISK" 3 1 | tohex)")"
 	# WRITE EXT of one sector at 5 followed by junk: 512 bytes land, no more
 	head -c 512 /dev/urandom >"$BATS_TEST_TMPDIR/s"
 	run raw "$(req 10 00 0001 02 00 0000a003 41 00 01 34 050000000000 0000 \
-		"$(xxd -p "$BATS_TEST_TMPDIR/s" | tr -d '\n')" "$junk")"
+		"$(tohex "$BATS_TEST_TMPDIR/s")" "$junk")"
 	assert_success
 	assert_output "$(rep 18 00 0001 02 00 0000a003 41 00 00 40 050000000000 0000)"
 	ref_put 5 "$BATS_TEST_TMPDIR/s"

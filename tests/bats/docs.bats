@@ -241,8 +241,10 @@ wait_line() {
 	pid_alive "$pid" || fail "the daemon (pid $pid) is not running"
 	# a new session, away from the terminal, with /dev/null for stdio
 	[ "$(ps -o sid= -p "$pid" | tr -d ' ')" = "$pid" ] || fail "not a session leader"
-	[ "$(readlink "/proc/$pid/fd/2")" = /dev/null ] || fail "stderr is $(readlink "/proc/$pid/fd/2")"
-	[ "$(readlink "/proc/$pid/cwd")" = / ] || fail "cwd is $(readlink "/proc/$pid/cwd")"
+	# the same file, not the same text: in a chroot whose /dev is a bind mount
+	# the link reads ROOT/dev/null
+	[ "/proc/$pid/fd/2" -ef /dev/null ] || fail "stderr is $(readlink "/proc/$pid/fd/2")"
+	[ "/proc/$pid/cwd" -ef / ] || fail "cwd is $(readlink "/proc/$pid/cwd")"
 	run aoex identify "$SHELF.$SLOT"
 	assert_success
 	assert_line 'sectors=64'

@@ -35,7 +35,7 @@ le48() { local i; for ((i = 0; i < 48; i += 8)); do printf '%02x' $(($1 >> i & 2
 strs() {
 	local s
 	for s in "$@"; do
-		printf '%s' "$s" | xxd -p | tr -d '\n'
+		printf '%s' "$s" | tohex
 		printf '00'
 	done
 	printf '00'
@@ -53,10 +53,10 @@ extreq() {
 extrep() { rep 18 00 0001 02 23 "$1" "$(le16 $((${#2} / 2)))" "$2"; }
 
 # hexof FILE: its bytes as one hex string
-hexof() { xxd -p "$1" | tr -d '\n'; }
+hexof() { tohex "$1"; }
 
 # secthex LBA COUNT: those sectors of $DISK as hex
-secthex() { sectors "$DISK" "$1" "$2" | xxd -p | tr -d '\n'; }
+secthex() { sectors "$DISK" "$1" "$2" | tohex; }
 
 # desc TAG LBA COUNT: one coalesced-read descriptor (16 bytes)
 desc() { echo "$1$(le48 "$2")0000000000$(printf '%02x' "$3")"; }
@@ -297,10 +297,10 @@ active="
 		"$(extreq 00000b07 "$(zeros 34)" 0)"
 		"$(extreq 00000b08 "$(zeros 34)" 1)"
 		# no double NUL at the end of the table (zeros follow it in the frame)
-		"$(extreq 00000b09 "$(printf 'tag_inc_le\0' | xxd -p)$(zeros 23)" 11)"
-		"$(extreq 00000b0a "$(printf 'ab\0c' | xxd -p)$(zeros 30)" 4)"
-		"$(extreq 00000b0b "$(printf 'reset' | xxd -p)$(zeros 29)" 5)"
-		"$(extreq 00000b0c "$(printf 'a\0' | xxd -p)$(zeros 32)" 2)"
+		"$(extreq 00000b09 "$(printf 'tag_inc_le\0' | tohex)$(zeros 23)" 11)"
+		"$(extreq 00000b0a "$(printf 'ab\0c' | tohex)$(zeros 30)" 4)"
+		"$(extreq 00000b0b "$(printf 'reset' | tohex)$(zeros 29)" 5)"
+		"$(extreq 00000b0c "$(printf 'a\0' | tohex)$(zeros 32)" 2)"
 	)
 	for f in "${bad[@]}"; do
 		run raw "$f"

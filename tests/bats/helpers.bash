@@ -362,6 +362,10 @@ machex() { local m=${1//:/}; echo "${m,,}"; }
 # hx WORDS...: one lowercase hex string without separators
 hx() { local s="$*"; s=${s//[ :]/}; echo "${s,,}"; }
 
+# tohex [FILE]: the bytes of FILE (or stdin) as one lowercase hex string
+# (coreutils od, so no xxd is needed)
+tohex() { od -An -v -tx1 ${1:+"$1"} | tr -d ' \n'; }
+
 # zeros N: N zero bytes in hex
 zeros() { [ "$1" -gt 0 ] && printf '%0*d' $(($1 * 2)) 0; return 0; }
 

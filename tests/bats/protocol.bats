@@ -196,7 +196,7 @@ capture_wait() {
 	assert_failure 3
 	# a write with R set must not be written
 	run raw "$(req 18 00 0001 02 00 00000003 41 00 01 34 000000000000 0000 \
-		"$(xxd -p "$BATS_TEST_TMPDIR/s" | tr -d '\n')")"
+		"$(tohex "$BATS_TEST_TMPDIR/s")")"
 	assert_failure 3
 	# a config force set with R set must not change the string
 	run raw "$(req 18 00 0001 02 01 00000004 0000 0000 00 14 0003 616263 "$(zeros 25)")"
@@ -464,7 +464,7 @@ wcache=0"
 	# a WRITE in version 15 is refused and not written
 	random_file "$BATS_TEST_TMPDIR/s" 1
 	run raw "$(req f0 00 0001 02 00 0000000f 41 00 01 34 000000000000 0000 \
-		"$(xxd -p "$BATS_TEST_TMPDIR/s" | tr -d '\n')")"
+		"$(tohex "$BATS_TEST_TMPDIR/s")")"
 	assert_success
 	assert_output "$(rep 1c 05 0001 02 00 0000000f)"
 	stop_aoexd

@@ -25,7 +25,7 @@ le48() { local i; for ((i = 0; i < 48; i += 8)); do printf '%02x' $(($1 >> i & 2
 # strs NAME...: an Extensions string table in hex (final empty string too)
 strs() {
 	local s
-	for s in "$@"; do printf '%s' "$s" | xxd -p | tr -d '\n'; printf '00'; done
+	for s in "$@"; do printf '%s' "$s" | tohex; printf '00'; done
 	printf '00'
 }
 
@@ -125,9 +125,9 @@ assert_nothing_for() {
 	assert_success
 	assert_output --partial "$(strs COALESCED_READ | cut -c1-20)"
 	local a data0 data10 data20 before
-	data0=$(sectors "$DISK" 0 1 | xxd -p | tr -d '\n' | cut -c1-64)
-	data10=$(sectors "$DISK" 10 1 | xxd -p | tr -d '\n' | cut -c1-64)
-	data20=$(sectors "$DISK" 20 1 | xxd -p | tr -d '\n' | cut -c1-64)
+	data0=$(sectors "$DISK" 0 1 | tohex | cut -c1-64)
+	data10=$(sectors "$DISK" 10 1 | tohex | cut -c1-64)
+	data20=$(sectors "$DISK" 20 1 | tohex | cut -c1-64)
 	before=$(sha "$DISK")
 	for a in "${ADDRS[@]}"; do
 		# shellcheck disable=SC2086
