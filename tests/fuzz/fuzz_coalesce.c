@@ -24,10 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aoe.h"
-#include "coalesce.h"
-#include "target.h"
-#include "wire.h"
+#include "proto/aoe.h"
+#include "proto/coalesce.h"
+#include "proto/target.h"
+#include "proto/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

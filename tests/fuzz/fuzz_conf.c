@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
+#include "config/conf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

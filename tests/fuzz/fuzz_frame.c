@@ -30,9 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aoe.h"
-#include "target.h"
-#include "wire.h"
+#include "proto/aoe.h"
+#include "proto/target.h"
+#include "proto/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

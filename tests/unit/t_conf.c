@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
+#include "config/conf.h"
 #include "tap.h"
 
 static char top[PATH_MAX], tmpdir[PATH_MAX], scratch[PATH_MAX + 32];

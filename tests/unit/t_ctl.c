@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl_proto.h"
+#include "common/ctl_proto.h"
 #include "tap.h"
 
 static struct ctl_request R;

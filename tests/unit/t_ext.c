@@ -10,14 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aoe.h"
-#include "coalesce.h"
-#include "ext.h"
-#include "frame.h"
-#include "peers.h"
-#include "tagwin.h"
-#include "target.h"
-#include "wire.h"
+#include "proto/aoe.h"
+#include "proto/coalesce.h"
+#include "proto/ext.h"
+#include "proto/frame.h"
+#include "proto/peers.h"
+#include "proto/tagwin.h"
+#include "proto/target.h"
+#include "proto/wire.h"
 #include "tap.h"
 
 static const uint8_t MYMAC[6] = { 0x02, 0, 0, 0, 0, 0x01 };

@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aoe.h"
-#include "ata.h"
-#include "frame.h"
-#include "target.h"
-#include "wire.h"
+#include "proto/aoe.h"
+#include "proto/ata.h"
+#include "proto/frame.h"
+#include "proto/target.h"
+#include "proto/wire.h"
 #include "tap.h"
 
 static const uint8_t MYMAC[6] = { 0x02, 0, 0, 0, 0, 0x01 };

@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "netlink.h"
-#include "state.h"
+#include "net/netlink.h"
+#include "state/state.h"
 #include "tap.h"
 
 static struct aoe_target A, B;

@@ -1,0 +1,100 @@
+/*
+ * device.h - one export: the protocol target, its backing store, its I/O
+ * queue and the pool of requests in progress.
+ *
+ * device_frame() takes a received frame: answers at once what needs no
+ * disk, else copies the request into a pooled request (the receive ring
+ * slot goes back to the kernel right away) and queues its I/O.  The reply
+ * is built in place: the AoE/ATA header sits in the headroom just in front
+ * of the block-aligned data, so a read lands where the reply needs it and
+ * goes to the TX ring with one copy.
+ */
+#ifndef AOEX_DEVICE_H
+#define AOEX_DEVICE_H
+
+#include <stdint.h>
+
+#include "io/engine/backing.h"
+#include "io/cache/cache.h"
+#include "io/engine/engine.h"
+#include "event/loop.h"
+#include "net/iface.h"
+#include "io/queue/queue.h"
+#include "proto/target.h"
+
+struct device_stats {
+	uint64_t reads, writes, flushes, other;
+	uint64_t read_bytes, write_bytes;
+	uint64_t io_errors;
+	uint64_t tx_full;	/* replies dropped: no TX buffer free */
+	uint64_t queue_full;	/* requests dropped: every request buffer busy */
+	uint64_t dup_in_flight;	/* duplicate writes answered after the original */
+	uint64_t tag_random_skipped;	/* retransmissions of a request in progress */
+	uint64_t delayed;	/* replies held by a congestion probe */
+	uint64_t coalesce_waits;	/* coalesced reads that waited for buffers */
+	uint64_t service_ns;	/* summed request service time (disk requests) */
+	uint64_t serviced;
+};
+
+struct req;
+struct coal;
+
+#define DEVICE_COAL_SLOTS 32	/* coalesced reads waiting for buffers */
+
+struct device_conf {
+	unsigned queue_depth;	/* engine I/Os in flight at most */
+	unsigned requests;	/* request buffers (0: from bufcnt) */
+	unsigned mtu_max;	/* largest MTU of the interfaces served */
+	unsigned merge_delay_us;	/* see dq_set_merge_delay(); 0 = off */
+	struct cache_conf cache;
+};
+
+struct device {
+	char name[16];		/* "e1.2" */
+	struct aoe_target t;
+	struct backing b;
+	struct engine *eng;	/* shared by all devices */
+	struct loop *loop;
+	struct dq q;
+	struct cache cache;
+	struct req *reqs;	/* the pool */
+	unsigned nreqs;
+	struct req *free;
+	unsigned nfree;
+	struct coal *coal;	/* DEVICE_COAL_SLOTS of them */
+	uint8_t *bufs;		/* one aligned allocation for all requests */
+	size_t stride, headroom;
+	unsigned mtu_cap;	/* largest MTU the request buffers hold */
+	unsigned changed;	/* AOE_CHANGED_* since the daemon last persisted */
+	struct device_stats st;
+};
+
+/* After t, b, name are filled: set up the queue and the request pool. */
+int device_init(struct device *d, struct engine *e, struct loop *l,
+		const struct device_conf *c, char *err, size_t errlen);
+void device_free(struct device *d);
+
+/* Handle a frame that arrived on ifc; queues the reply on ifc, if any. */
+void device_frame(struct device *d, struct iface *ifc, const uint8_t *frame, size_t len);
+
+/* End of a loop wakeup: dispatch queued I/O to the engine. */
+void device_kick(struct device *d);
+
+/* Write back everything buffered, wait for all I/O, fdatasync (shutdown,
+ * SIGHUP).  Logs a failure; returns 0 or -errno. */
+int device_sync(struct device *d);
+
+/* The MTU to speak on ifc: its own, capped at what the buffers hold (an
+ * interface whose MTU grew after device_init advertises no more). */
+unsigned device_mtu(const struct device *d, const struct iface *ifc);
+
+/* Before device_free() with the daemon running on (reload removing the
+ * device): finish and answer every request in hand, waiting for its I/O
+ * (this blocks the loop for as long), delayed replies sent at once. */
+void device_quiesce(struct device *d);
+
+/* Send the unsolicited Query Config advertisement on ifc: to broadcast, or
+ * to each MAC of the mask list when it is not empty. */
+void device_advertise(struct device *d, struct iface *ifc);
+
+#endif

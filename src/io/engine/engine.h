@@ -1,0 +1,76 @@
+/*
+ * engine.h - disk I/O without blocking the loop.
+ *
+ * An engine takes reads, writes and flushes on backing stores and reports
+ * their completion through a callback from the event loop.  I/Os submitted
+ * during one loop wakeup are handed to the kernel together by
+ * engine_kick() (one io_submit); completions arrive on an eventfd that sits
+ * in the epoll set and are reaped in batches.
+ *
+ * Two kinds: "aio" (Linux native AIO through libaio) and "sync"
+ * (pread/pwrite in engine_kick(): where io_setup is missing, as under
+ * qemu-user, and as the baseline the AIO engine is measured against).
+ * The engine knows nothing of AoE; it never merges or realigns: the device
+ * queue (queue.c) hands it I/Os that are ready to go.
+ */
+#ifndef AOEX_ENGINE_H
+#define AOEX_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "io/engine/backing.h"
+
+struct loop;
+
+enum eng_op { ENG_READ, ENG_WRITE, ENG_FLUSH };
+
+struct eng_io {
+	enum eng_op op;
+	struct backing *b;
+	uint64_t off;		/* bytes from the start of the store (the
+				 * export's offset already added) */
+	size_t len;		/* total bytes of iov */
+	const struct iovec *iov;
+	unsigned iovcnt;
+	int res;		/* 0 or -errno when done() runs */
+	void (*done)(struct eng_io *io);
+	/* engine-private */
+	struct eng_io *next;
+	void *priv;		/* the kernel's iocb */
+};
+
+enum engine_kind { ENGINE_AIO, ENGINE_SYNC };
+
+struct engine_stats {
+	uint64_t submitted;	/* I/Os handed to the kernel */
+	uint64_t submit_calls;	/* io_submit() calls (batches) */
+	uint64_t eagain;	/* io_submit said the kernel queue is full */
+	uint64_t reaped;	/* completions */
+	uint64_t reap_calls;	/* io_getevents() calls */
+	uint64_t sync_flush_fallback;	/* FDSYNC done synchronously */
+};
+
+/* Make an engine of kind want whose I/Os complete through loop l; max is
+ * how many I/Os may be with the kernel at once.  An AIO engine that cannot
+ * be set up (ENOSYS, EAGAIN on aio-max-nr) falls back to "sync" with a
+ * warning.  Returns NULL (and err) only when out of memory. */
+struct engine *engine_new(struct loop *l, enum engine_kind want, unsigned max,
+			  char *err, size_t errlen);
+void engine_free(struct engine *e);
+const char *engine_name(const struct engine *e);
+const struct engine_stats *engine_stats(const struct engine *e);
+
+/* Queue io; it goes to the kernel at the next engine_kick().  done() is
+ * always called from the loop, never inside engine_submit(). */
+void engine_submit(struct engine *e, struct eng_io *io);
+/* Hand everything queued to the kernel (end of a loop wakeup). */
+void engine_kick(struct engine *e);
+/* Whether I/Os wait for engine_kick(). */
+bool engine_queued(const struct engine *e);
+/* Wait for every I/O to complete, running done() callbacks (shutdown). */
+void engine_drain(struct engine *e);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * engine_impl.h - what the two engine kinds share (engine.c) and what each
+ * provides (engine_aio.c, engine_sync.c).  Not for users of engine.h.
+ */
+#ifndef AOEX_ENGINE_IMPL_H
+#define AOEX_ENGINE_IMPL_H
+
+#include "io/engine/engine.h"
+#include "event/loop.h"
+
+struct engine_ops {
+	const char *name;
+	/* hand queued I/Os (e->head...) to the kernel; may leave some queued */
+	void (*kick)(struct engine *e);
+	/* block until at least one submitted I/O completes and reap it */
+	void (*wait_one)(struct engine *e);
+	void (*free)(struct engine *e);
+};
+
+struct engine {
+	const struct engine_ops *ops;
+	struct loop *loop;
+	unsigned max;			/* I/Os with the kernel at most */
+	unsigned busy;			/* I/Os with the kernel now */
+	struct eng_io *head, *tail;	/* waiting for engine_kick() */
+	struct engine_stats st;
+	void *impl;			/* the kind's own state */
+};
+
+/* Pop the first queued I/O, or NULL. */
+struct eng_io *engine_pop(struct engine *e);
+/* Put io back at the front of the queue (the kernel could not take it). */
+void engine_unpop(struct engine *e, struct eng_io *io);
+/* Finish io with result res (bytes moved, or -errno) and call done(). */
+void engine_complete(struct eng_io *io, long res);
+/* Do io now with plain system calls (sync engine, and fallbacks). */
+long engine_do_sync(struct eng_io *io);
+/* Complete I/O on a null: store without any system call. */
+bool engine_null_io(struct eng_io *io);
+
+int engine_aio_init(struct engine *e, char *err, size_t errlen);
+int engine_sync_init(struct engine *e);
+
+#endif

@@ -1,0 +1,450 @@
+/* queue.c - depth limit, write ordering, merging and bounce buffers. */
+#include "config.h"
+#include "io/queue/queue.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KICK_MAX 512	/* requests looked at per kick */
+
+enum phase { PH_DIRECT, PH_BOUNCE_READ, PH_RMW_READ, PH_BOUNCE_WRITE };
+
+struct qbatch {
+	struct eng_io io;
+	struct iovec iov[DQ_MERGE_IOV];
+	struct dq *q;
+	struct qbatch *next;	/* free list */
+	bool busy;
+	enum eng_op op;
+	struct qio *first;	/* members, linked by mnext */
+	uint64_t off;		/* the members' exact range */
+	size_t len;
+	uint64_t lo, hi;	/* the blocks it touches, as store offsets */
+	enum phase phase;
+	int bounce;		/* index in q->bounce, or -1 */
+};
+
+static uint64_t align_down(uint64_t v, unsigned a) { return v / a * a; }
+static uint64_t align_up(uint64_t v, unsigned a) { return (v + a - 1) / a * a; }
+
+int dq_init(struct dq *q, struct backing *b, struct engine *e, unsigned depth)
+{
+	memset(q, 0, sizeof *q);
+	q->b = b;
+	q->e = e;
+	q->depth = depth ? depth : 1;
+	q->batches = calloc(q->depth, sizeof *q->batches);
+	if (!q->batches)
+		return -ENOMEM;
+	for (unsigned i = 0; i < q->depth; i++) {
+		q->batches[i].q = q;
+		q->batches[i].next = q->free;
+		q->free = &q->batches[i];
+	}
+	q->bounce_size = DQ_MERGE_BYTES + 2 * 4096;
+	return 0;
+}
+
+/* The timer only wakes the loop: its end-of-batch kick sends what was held. */
+static void hold_due(struct loop_timer *t)
+{
+	(void)t;
+}
+
+void dq_set_merge_delay(struct dq *q, struct loop *l, unsigned delay_us)
+{
+	q->loop = l;
+	q->merge_delay_ns = (uint64_t)delay_us * 1000;
+	q->hold_timer.fn = hold_due;
+	q->hold_timer.ctx = q;
+}
+
+void dq_free(struct dq *q)
+{
+	if (q->loop)
+		loop_timer_cancel(q->loop, &q->hold_timer);
+	for (unsigned i = 0; i < DQ_BOUNCE; i++)
+		free(q->bounce[i]);
+	free(q->batches);
+	q->batches = NULL;
+}
+
+/* ------------------------------------------------------------- lists */
+
+void qlist_push(struct qlist *l, struct qio *io)
+{
+	io->next = NULL;
+	if (l->tail)
+		l->tail->next = io;
+	else
+		l->head = io;
+	l->tail = io;
+}
+
+struct qio *qlist_pop(struct qlist *l)
+{
+	struct qio *io = l->head;
+
+	if (io) {
+		l->head = io->next;
+		if (!l->head)
+			l->tail = NULL;
+		io->next = NULL;
+	}
+	return io;
+}
+
+void qlist_unpop(struct qlist *l, struct qio *io)
+{
+	io->next = l->head;
+	l->head = io;
+	if (!l->tail)
+		l->tail = io;
+}
+
+struct qio *qlist_take(struct qlist *l)
+{
+	struct qio *io = l->head;
+
+	l->head = l->tail = NULL;
+	return io;
+}
+
+bool dq_idle(const struct dq *q)
+{
+	return q->busy == 0 && q->wait.head == NULL;
+}
+
+void dq_submit(struct dq *q, struct qio *io)
+{
+	io->mnext = NULL;
+	io->picked = false;
+	qlist_push(&q->wait, io);
+	q->waiting_bytes += io->len;
+	q->st.requests++;
+	if (++q->waiting > q->st.waiting_max)
+		q->st.waiting_max = q->waiting;
+}
+
+/* ---------------------------------------------------------- completion */
+
+static void finish(struct qbatch *bt, int res)
+{
+	struct dq *q = bt->q;
+	struct qio *m = bt->first;
+
+	if (bt->bounce >= 0)
+		q->bounce_busy[bt->bounce] = false;
+	bt->busy = false;
+	bt->next = q->free;
+	q->free = bt;
+	q->busy--;
+	if (res < 0)
+		q->st.errors++;
+	while (m) {
+		struct qio *next = m->mnext;
+		m->res = res;
+		m->done(m);	/* may free m */
+		m = next;
+	}
+}
+
+/* Copy between the members' buffers and the bounce buffer. */
+static void bounce_copy(struct qbatch *bt, bool to_members)
+{
+	uint8_t *bb = bt->q->bounce[bt->bounce];
+
+	for (struct qio *m = bt->first; m; m = m->mnext) {
+		uint8_t *at = bb + (bt->q->b->offset + m->off - bt->lo);
+		if (to_members)
+			memcpy(m->data, at, m->len);
+		else
+			memcpy(at, m->data, m->len);
+	}
+}
+
+static void submit_span(struct qbatch *bt, enum eng_op op)
+{
+	struct dq *q = bt->q;
+
+	bt->iov[0].iov_base = q->bounce[bt->bounce];
+	bt->iov[0].iov_len = (size_t)(bt->hi - bt->lo);
+	bt->io.op = op;
+	bt->io.off = bt->lo;
+	bt->io.len = bt->iov[0].iov_len;
+	bt->io.iovcnt = 1;
+	engine_submit(q->e, &bt->io);
+}
+
+static void batch_done(struct eng_io *io)
+{
+	struct qbatch *bt = (struct qbatch *)io;
+
+	if (io->res < 0) {
+		finish(bt, io->res);
+		return;
+	}
+	switch (bt->phase) {
+	case PH_BOUNCE_READ:
+		bounce_copy(bt, true);
+		break;
+	case PH_RMW_READ:
+		/* the partial blocks are in: lay the new data over them */
+		bounce_copy(bt, false);
+		bt->phase = PH_BOUNCE_WRITE;
+		submit_span(bt, ENG_WRITE);
+		return;
+	default:
+		break;
+	}
+	finish(bt, 0);
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+static int take_bounce(struct dq *q)
+{
+	for (int i = 0; i < DQ_BOUNCE; i++) {
+		if (q->bounce_busy[i])
+			continue;
+		if (!q->bounce[i]) {
+			q->bounce[i] = aligned_alloc(4096, q->bounce_size);
+			if (!q->bounce[i])
+				return -1;
+		}
+		q->bounce_busy[i] = true;
+		return i;
+	}
+	return -1;
+}
+
+static bool members_aligned(const struct dq *q, const struct qio *m)
+{
+	for (; m; m = m->mnext)
+		if (!backing_aligned(q->b, m->data, m->off, m->len))
+			return false;
+	return true;
+}
+
+/* Start the I/O of a batch whose members are linked: 1 when started, 0
+ * when it needs a bounce buffer and none is free (the members keep
+ * waiting), -1 when it is too large for one (a caller's bug: failed). */
+static int start(struct dq *q, struct qbatch *bt)
+{
+	unsigned n = 0;
+
+	bt->io.b = q->b;
+	bt->io.done = batch_done;
+	bt->io.iov = bt->iov;
+	bt->bounce = -1;
+	if (bt->op == ENG_FLUSH || members_aligned(q, bt->first)) {
+		for (struct qio *m = bt->first; m; m = m->mnext) {
+			bt->iov[n].iov_base = m->data;
+			bt->iov[n++].iov_len = m->len;
+		}
+		bt->phase = PH_DIRECT;
+		bt->io.op = bt->op;
+		bt->io.off = q->b->offset + bt->off;
+		bt->io.len = bt->len;
+		bt->io.iovcnt = n;
+		engine_submit(q->e, &bt->io);
+		return 1;
+	}
+	if (bt->hi - bt->lo > q->bounce_size) {
+		log_err("%s: unaligned I/O of %zu bytes is larger than a bounce buffer",
+			q->b->path, bt->len);
+		return -1;
+	}
+	if ((bt->bounce = take_bounce(q)) < 0)
+		return 0;
+	q->st.bounced++;
+	if (bt->op == ENG_READ) {
+		bt->phase = PH_BOUNCE_READ;
+		submit_span(bt, ENG_READ);
+	} else if (bt->lo == q->b->offset + bt->off && bt->hi == bt->lo + bt->len) {
+		bounce_copy(bt, false);
+		bt->phase = PH_BOUNCE_WRITE;
+		submit_span(bt, ENG_WRITE);
+	} else {
+		q->st.rmw++;
+		bt->phase = PH_RMW_READ;
+		submit_span(bt, ENG_READ);
+	}
+	return 1;
+}
+
+/* The whole blocks (store offsets) a request of the export touches. */
+static void span_of(const struct dq *q, uint64_t off, size_t len, uint64_t *lo, uint64_t *hi)
+{
+	unsigned a = q->b->direct ? q->b->lbs : 512;
+	uint64_t start = q->b->offset + off;
+
+	*lo = align_down(start, a);
+	*hi = align_up(start + len, a);
+}
+
+/* A write may start only when no write in flight and no earlier waiting
+ * write touches its blocks: writes to the same blocks land in arrival
+ * order, and a read-modify-write never races another write. */
+static bool write_blocked(const struct dq *q, const struct qio *io,
+			  uint64_t (*held)[2], unsigned nheld)
+{
+	uint64_t lo, hi;
+
+	span_of(q, io->off, io->len, &lo, &hi);
+	for (unsigned i = 0; i < q->depth; i++) {
+		const struct qbatch *bt = &q->batches[i];
+		if (bt->busy && bt->op == ENG_WRITE && ranges_overlap(lo, hi, bt->lo, bt->hi))
+			return true;
+	}
+	for (unsigned i = 0; i < nheld; i++)
+		if (ranges_overlap(lo, hi, held[i][0], held[i][1]))
+			return true;
+	return false;
+}
+
+static int by_op_then_offset(const void *a, const void *b)
+{
+	const struct qio *x = *(struct qio *const *)a, *y = *(struct qio *const *)b;
+
+	if (x->op != y->op)
+		return x->op < y->op ? -1 : 1;
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	return 0;
+}
+
+/* Pick the waiting requests that may go now, in arrival order. */
+static unsigned pick(struct dq *q, struct qio **cand)
+{
+	static uint64_t held[KICK_MAX][2];
+	unsigned n = 0, nheld = 0;
+
+	for (struct qio *io = q->wait.head; io && n < KICK_MAX; io = io->next) {
+		if (io->op == ENG_WRITE) {
+			uint64_t lo, hi;
+			bool blocked = write_blocked(q, io, held, nheld);
+			span_of(q, io->off, io->len, &lo, &hi);
+			held[nheld][0] = lo;
+			held[nheld][1] = hi;
+			nheld++;
+			if (blocked) {
+				q->st.overlap_waits++;
+				continue;
+			}
+		}
+		cand[n++] = io;
+	}
+	return n;
+}
+
+/* Link cand[i..] into one batch while they are adjacent; returns how many. */
+static unsigned gather(struct dq *q, struct qbatch *bt, struct qio **cand, unsigned i, unsigned n)
+{
+	unsigned k = 1;
+
+	bt->op = cand[i]->op;
+	bt->first = cand[i];
+	bt->off = cand[i]->off;
+	bt->len = cand[i]->len;
+	cand[i]->mnext = NULL;
+	while (bt->op != ENG_FLUSH && i + k < n && k < DQ_MERGE_IOV) {
+		struct qio *p = cand[i + k - 1], *m = cand[i + k];
+		if (m->op != bt->op || m->off != p->off + p->len ||
+		    bt->len + m->len > DQ_MERGE_BYTES)
+			break;
+		p->mnext = m;
+		m->mnext = NULL;
+		bt->len += m->len;
+		k++;
+	}
+	span_of(q, bt->off, bt->len, &bt->lo, &bt->hi);
+	return k;
+}
+
+static void unlink_picked(struct dq *q)
+{
+	struct qio **pp = &q->wait.head;
+
+	q->wait.tail = NULL;
+	while (*pp) {
+		if ((*pp)->picked) {
+			q->waiting_bytes -= (*pp)->len;
+			*pp = (*pp)->next;
+			q->waiting--;
+		} else {
+			q->wait.tail = *pp;
+			pp = &(*pp)->next;
+		}
+	}
+}
+
+/* Whether to hold what waits a little longer: the delay is on, nothing of
+ * this queue is in flight (otherwise its completion brings the next kick
+ * and what arrives meanwhile merges anyway), less than one full merged I/O
+ * waits, and the first kick that found it is recent. */
+static bool hold_back(struct dq *q)
+{
+	uint64_t now;
+
+	if (!q->merge_delay_ns || !q->wait.head || q->busy)
+		return false;
+	if (q->waiting >= DQ_MERGE_IOV || q->waiting_bytes >= DQ_MERGE_BYTES)
+		return false;
+	now = now_ns();
+	if (!q->hold_since) {
+		q->hold_since = now;
+		loop_timer_at(q->loop, &q->hold_timer, now + q->merge_delay_ns);
+	}
+	if (now - q->hold_since < q->merge_delay_ns) {
+		q->st.held++;
+		return true;
+	}
+	return false;
+}
+
+void dq_kick(struct dq *q)
+{
+	if (hold_back(q))
+		return;
+	dq_kick_now(q);
+}
+
+void dq_kick_now(struct dq *q)
+{
+	static struct qio *cand[KICK_MAX];
+	struct qbatch *failed[KICK_MAX];
+	unsigned n, i = 0, nfailed = 0;
+
+	q->hold_since = 0;
+	if (!q->wait.head || !q->free)
+		goto out;
+	n = pick(q, cand);
+	qsort(cand, n, sizeof cand[0], by_op_then_offset);
+	while (i < n && q->free) {
+		struct qbatch *bt = q->free;
+		unsigned k = gather(q, bt, cand, i, n);
+		int rc = start(q, bt);
+		i += k;
+		if (rc == 0)
+			continue;	/* no bounce buffer: these wait */
+		q->free = bt->next;
+		bt->busy = true;
+		q->busy++;
+		q->st.ios++;
+		q->st.merged += k - 1;
+		for (struct qio *m = bt->first; m; m = m->mnext)
+			m->picked = true;
+		if (rc < 0)
+			failed[nfailed++] = bt;
+	}
+	unlink_picked(q);
+	for (unsigned f = 0; f < nfailed; f++)
+		finish(failed[f], -EINVAL);
+out:
+	if (q->wait.head)
+		q->st.stalls++;
+}
