@@ -1,5 +1,6 @@
-/* loop.c - epoll loop with an end-of-batch hook and one timerfd for all
- * timers (a sorted list: there are few, and the soonest is at the head). */
+/* loop.c - epoll loop, one timerfd for all timers (a sorted list: there
+ * are few, and the soonest is at the head), and the tasks deferred to the
+ * end of a wakeup (a FIFO per phase). */
 #include "config.h"
 #include "event/loop.h"
 #include "common/util.h"
@@ -46,6 +47,10 @@ int loop_init(struct loop *l)
 {
 	l->stop = false;
 	l->timers = NULL;
+	for (int p = 0; p < LOOP_PHASES; p++) {
+		l->tasks[p] = NULL;
+		l->tasks_tail[p] = &l->tasks[p];
+	}
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0)
 		return -errno;
@@ -101,6 +106,56 @@ void loop_timer_at(struct loop *l, struct loop_timer *t, uint64_t when)
 		arm_timerfd(l);
 }
 
+void loop_defer(struct loop *l, struct loop_task *t)
+{
+	if (t->queued)
+		return;
+	t->queued = true;
+	t->next = NULL;
+	*l->tasks_tail[t->phase] = t;
+	l->tasks_tail[t->phase] = &t->next;
+}
+
+void loop_defer_cancel(struct loop *l, struct loop_task *t)
+{
+	struct loop_task **pp;
+
+	if (!t->queued)
+		return;
+	for (pp = &l->tasks[t->phase]; *pp; pp = &(*pp)->next) {
+		if (*pp != t)
+			continue;
+		*pp = t->next;
+		if (!*pp)
+			l->tasks_tail[t->phase] = pp;
+		t->queued = false;
+		return;
+	}
+}
+
+void loop_run_deferred(struct loop *l)
+{
+	for (int p = 0; p < LOOP_PHASES;) {
+		struct loop_task *t = l->tasks[p];
+		if (!t) {
+			p++;
+			continue;
+		}
+		l->tasks[p] = t->next;
+		if (!l->tasks[p])
+			l->tasks_tail[p] = &l->tasks[p];
+		t->queued = false;
+		l->tasks_run++;
+		t->fn(t);
+		/* it may have deferred work of an earlier phase: back to it */
+		for (int q = 0; q < p; q++)
+			if (l->tasks[q]) {
+				p = q;
+				break;
+			}
+	}
+}
+
 int loop_run(struct loop *l)
 {
 	struct epoll_event ev[LOOP_EVENTS];
@@ -117,6 +172,7 @@ int loop_run(struct loop *l)
 			struct loop_watch *w = ev[i].data.ptr;
 			w->fn(w, ev[i].events);
 		}
+		loop_run_deferred(l);
 		if (l->end_of_batch)
 			l->end_of_batch(l->ctx);
 	}
