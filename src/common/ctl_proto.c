@@ -256,6 +256,7 @@ static void copy(char *dst, size_t n, const char *s)
 void ctl_rec_init(struct ctl_rec *r, const char *kind, const char *name)
 {
 	r->n = 0;
+	r->group[0] = 0;
 	copy(r->kind, sizeof r->kind, kind);
 	copy(r->name, sizeof r->name, name);
 }
@@ -337,6 +338,10 @@ void ctl_rec_text(struct ctl_buf *b, const struct ctl_rec *r)
 	put_word(b, r->kind);
 	ctl_put(b, " ", 1);
 	put_word(b, r->name);
+	if (r->group[0]) {
+		ctl_put(b, " ", 1);
+		put_word(b, r->group);
+	}
 	for (unsigned i = 0; i < r->n; i++) {
 		const struct ctl_kv *kv = &r->kv[i];
 		ctl_put(b, " ", 1);

@@ -83,7 +83,7 @@ void ctl_json_str(struct ctl_buf *b, const char *s);
 
 /* --------------------------------------------------------- records */
 
-#define CTL_REC_MAX	80	/* pairs in one record */
+#define CTL_REC_MAX	96	/* pairs in one record */
 #define CTL_NAME_MAX	64
 #define CTL_STR_MAX	48	/* a string value */
 
@@ -97,23 +97,25 @@ struct ctl_kv {
 };
 
 struct ctl_rec {
-	char kind[16];		/* "device", "iface" */
+	char kind[16];		/* "device", "iface", "engine" */
 	char name[CTL_NAME_MAX];
+	char group[16];		/* "" or a word after the name: the daemon's stop
+				 * log splits a device's counters into lines */
 	unsigned n;
 	struct ctl_kv kv[CTL_REC_MAX];
 };
 
 void ctl_rec_init(struct ctl_rec *r, const char *kind, const char *name);
 /* Add a pair; silently ignored when the record is full.  CTL_REC_MAX
- * leaves room: a device has 52 pairs today, and control.bats checks that
- * the last one (avg_service_us) arrives. */
+ * leaves room: the counter table (src/stats) has fewer, and control.bats
+ * checks that the last one arrives. */
 void ctl_rec_u64(struct ctl_rec *r, const char *key, uint64_t v);
 void ctl_rec_centi(struct ctl_rec *r, const char *key, uint64_t hundredths);
 void ctl_rec_str(struct ctl_rec *r, const char *key, const char *s);
 const struct ctl_kv *ctl_rec_get(const struct ctl_rec *r, const char *key);
 
-/* One text line "kind name k=v ...\n" (blanks and control characters in
- * names and strings become '_'). */
+/* One text line "kind name [group ]k=v ...\n" (blanks and control
+ * characters in names and strings become '_'). */
 void ctl_rec_text(struct ctl_buf *b, const struct ctl_rec *r);
 /* One JSON object {"name":..., "k": v, ...}. */
 void ctl_rec_json(struct ctl_buf *b, const struct ctl_rec *r);

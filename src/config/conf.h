@@ -6,7 +6,8 @@
  * The structs hold no pointers: copy them with memcpy, compare them with
  * the functions below.  struct aoexd_conf is large (about 700 KiB with
  * CONF_MAX_DEVICES devices): allocate it, do not put it on the stack.
- * conf/aoexd.conf documents every option; CONF_DEF_* below are the defaults.
+ * conf/aoexd.conf documents every option; the tunables' defaults are in
+ * tunables.h, the others' (CONF_DEF_*) below.
  */
 #ifndef AOEX_CONF_H
 #define AOEX_CONF_H
@@ -18,6 +19,7 @@
 #include <syslog.h>
 
 #include "common/ctl_proto.h"
+#include "config/tunables.h"
 
 #ifdef SYSCONFDIR
 #define CONF_DEFAULT_PATH SYSCONFDIR "/aoexd.conf"
@@ -38,22 +40,7 @@
 #define CONF_SERIAL_MAX		21	/* ATA IDENTIFY serial: 20 characters */
 #define CONF_MSG_MAX		256	/* one error or warning, "FILE:LINE: reason" */
 
-/* defaults of the global options (and so of every device) */
-#define CONF_DEF_MTU			0	/* the interface's own */
-#define CONF_DEF_RING_FRAMES		256
-#define CONF_DEF_QUEUE_DEPTH		16	/* vblade's -b default = aoexd -b's */
-/* disk I/Os in flight per device at least (aoexd --queue-depth's default):
- * queue-depth is the buffer count initiators are told, the disk takes more
- * (read-ahead and write-back add I/Os of their own) */
-#define CONF_MIN_DISK_DEPTH		64
-#define CONF_DEF_DIRECT_IO		true	/* as the command line: O_DIRECT */
-#define CONF_DEF_WRITE_POLICY		CONF_WRITE_THROUGH
-#define CONF_DEF_READ_AHEAD		(256u << 10)	/* the command line's --read-ahead */
-#define CONF_DEF_READ_AHEAD_STREAMS	4
-#define CONF_DEF_WRITE_BEHIND		(512u << 10)	/* the command line's --write-behind */
-#define CONF_DEF_WB_MAX_DIRTY		(4u << 20)
-#define CONF_DEF_WB_MAX_AGE_MS		500
-#define CONF_DEF_MERGE_DELAY_US		0	/* off */
+/* defaults of the global options that are not tunables (tunables.h) */
 #define CONF_DEF_CONTROL_SOCKET		CTL_DEFAULT_SOCKET
 #define CONF_DEF_CONTROL_GROUP		""	/* root only */
 #define CONF_DEF_PID_FILE		""	/* none */
@@ -67,26 +54,16 @@
 #define CONF_DEF_STATE_DIRECTORY	"/var/lib/aoexd"
 #endif
 
-enum conf_write_policy { CONF_WRITE_THROUGH, CONF_WRITE_BACK };
+/* AoE addresses: 0xffff and 0xff are the broadcast shelf and slot */
+#define CONF_SHELF_MAX		65534
+#define CONF_SLOT_MAX		254
+
 enum conf_log_target { CONF_LOG_STDERR, CONF_LOG_SYSLOG };
 
 /* A MAC list with ACL names already expanded, duplicates dropped. */
 struct conf_macs {
 	unsigned n;
 	uint8_t mac[CONF_MAX_ACL_MACS][6];
-};
-
-/* The per-device I/O knobs: set globally as defaults, overridable per device. */
-struct conf_tuning {
-	unsigned queue_depth;		/* in-flight limit = advertised buffer count */
-	bool direct_io;
-	enum conf_write_policy write_policy;
-	uint64_t read_ahead;		/* bytes per stream chunk, 0 = off */
-	unsigned read_ahead_streams;
-	uint64_t write_behind;		/* bytes gathered, 0 = off */
-	uint64_t write_back_max_dirty;	/* bytes */
-	unsigned write_back_max_age_ms;
-	unsigned merge_delay_us;	/* 0 = off */
 };
 
 /* acl NAME { accept = {...} } */
@@ -98,8 +75,7 @@ struct conf_acl {
 /* interface NAME { ... }: NAME may be a glob pattern; values are effective */
 struct conf_iface {
 	char name[CONF_IFNAME_MAX];
-	unsigned mtu;			/* 0 = the interface's own; can only lower it */
-	unsigned rx_ring_frames, tx_ring_frames;
+	struct conf_ifset set;
 };
 
 /* device TITLE { ... }: every value effective (globals inherited) */
@@ -117,6 +93,7 @@ struct conf_device {
 	struct conf_tuning tune;
 	struct conf_macs accept;	/* empty = everyone */
 	struct conf_macs deny;
+	struct conf_macs mask;		/* the MAC mask list it starts with (-m) */
 	char model[CONF_MODEL_MAX], serial[CONF_SERIAL_MAX];
 	int line;			/* where its section starts, for messages; not compared */
 };
@@ -124,12 +101,11 @@ struct conf_device {
 struct aoexd_conf {
 	unsigned n_interfaces;		/* 0 = every Ethernet interface that is up */
 	char interfaces[CONF_MAX_IFACES][CONF_IFNAME_MAX];	/* names, glob patterns */
-	unsigned mtu;			/* 0 = each interface's own */
-	unsigned rx_ring_frames, tx_ring_frames;
+	struct conf_ifset ifset;	/* of interfaces no section matches */
 	struct conf_tuning defaults;
 	char control_socket[CONF_SOCKET_MAX];
 	char control_group[CONF_NAME_MAX];	/* "" = root only */
-	char state_directory[CONF_PATH_MAX];
+	char state_directory[CONF_PATH_MAX];	/* "" = state not kept (command line) */
 	char pid_file[CONF_PATH_MAX];		/* "" = none */
 	enum conf_log_target log_target;
 	int log_level;				/* syslog LOG_ERR..LOG_DEBUG */
@@ -167,10 +143,11 @@ void conf_print(const struct aoexd_conf *c, FILE *f);
 
 /* Same configuration (everything but the line number)?  For reload. */
 bool conf_device_equal(const struct conf_device *a, const struct conf_device *b);
-/* Parts of it a reload compares on their own: every I/O setting; the
- * device's interfaces list, name by name in order. */
-bool conf_tuning_equal(const struct conf_tuning *a, const struct conf_tuning *b);
+/* A part of it a reload compares on its own: the device's interfaces
+ * list, name by name in order (tunables_device_equal() compares the I/O
+ * settings). */
 bool conf_iface_names_equal(const struct conf_device *a, const struct conf_device *b);
+bool conf_macs_equal(const struct conf_macs *a, const struct conf_macs *b);
 const struct conf_device *conf_device_find(const struct aoexd_conf *c, const char *name);
 
 /* Accept first (a non-empty accept list must contain mac), then deny. */
@@ -190,7 +167,6 @@ void conf_iface_get(const struct aoexd_conf *c, const char *ifname, struct conf_
  */
 int conf_device_resolve(const struct conf_device *d, char *buf, size_t len);
 
-const char *conf_write_policy_name(enum conf_write_policy p);
 const char *conf_log_level_name(int level);
 
 #endif

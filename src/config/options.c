@@ -1,17 +1,26 @@
-/* options.c - command line of aoexd. */
+/*
+ * options.c - aoexd's command line: the daemon's own flags, and vblade's
+ * form turned into a one-device configuration.  The tunables (tunables.h)
+ * give their options, ranges, defaults and --help lines; the rest is here.
+ */
 #include "config.h"
 #include "config/options.h"
-#include "config/conf.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "proto/mask.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-static const char usage_text[] =
+#define OPT_MAX_IFACES 16
+#define HELP_COL 24	/* where the help of an option starts */
+
+static const char usage_head[] =
 "Usage: aoexd [OPTIONS] SHELF SLOT NETIF[,NETIF...] FILE\n"
 "       aoexd -c CONFIG-FILE [--check] [--engine E] [--no-rx-ring] [--no-tx-ring]\n"
 "             [--no-probe] [--log-level LVL] [--control PATH|none] [-D]\n"
@@ -22,14 +31,9 @@ static const char usage_text[] =
 "accepts (with -D it detaches and logs to syslog).  SIGTERM or SIGINT\n"
 "finishes in-flight I/O, flushes and exits 0.\n"
 "\n"
-"vblade-compatible options:\n"
-"  -b, --bufcnt N        requests the target queues, advertised in Query\n"
-"                        Config (default 16, at least 2: the Linux initiator\n"
-"                        stalls with fewer)\n"
-"  -d, --direct          open FILE with O_DIRECT (the default; accepted for\n"
-"                        vblade compatibility)\n"
-"  -s, --sync            open FILE with O_DSYNC: every write is durable when\n"
-"                        it is acknowledged, even on a disk's volatile cache\n"
+"vblade-compatible options:\n";
+
+static const char usage_vblade[] =
 "  -r, --read-only       export read-only: writes fail with ATA ABRT\n"
 "  -m, --mask MAC[,MAC]  start with this MAC mask list: only these\n"
 "                        initiators are answered\n"
@@ -70,36 +74,20 @@ static const char usage_text[] =
 "                        event loop (stalls the network while the disk works;\n"
 "                        used automatically where io_setup is missing)\n"
 "      --buffered        do not use O_DIRECT (go through the page cache)\n"
-"      --queue-depth N   disk I/Os in flight at most (default 64, 1..1024);\n"
-"                        more requests wait in the queue, never dropped while\n"
-"                        request buffers remain (4 x bufcnt, at least 64)\n"
-"      --merge-delay US  when the disk is idle, hold the first request up to\n"
-"                        US microseconds (0..10000, default 0 = off) so that\n"
-"                        its neighbours arriving next merge into one I/O\n"
-"      --write-policy P  write-through (default): a write is acknowledged\n"
-"                        once it is on the backing store.  write-back: a\n"
-"                        write is acknowledged once it is in a buffer; up to\n"
-"                        --max-dirty bytes, at most --max-age ms old, can be\n"
-"                        lost if aoexd is killed (IDENTIFY then reports a\n"
-"                        volatile write cache; FLUSH CACHE, SIGTERM and\n"
-"                        SIGHUP write it out)\n"
-"      --write-back      same as --write-policy write-back\n"
-"      --read-ahead SIZE read-ahead chunk for sequential readers (default\n"
-"                        256K; 0 disables read-ahead)\n"
-"      --read-ahead-streams N  sequential streams tracked (default 4)\n"
-"      --write-behind SIZE  write-back buffer size (default 512K)\n"
-"      --max-dirty SIZE  write-back: dirty bytes at most (default 4M)\n"
-"      --max-age MS      write-back: oldest dirty data age (default 500)\n"
+"      --write-back      same as --write-policy write-back\n";
+
+static const char usage_identity[] =
 "\n"
 "Identity and network:\n"
-"      --model STRING    IDENTIFY model string (default \"aoexd\")\n"
-"      --serial STRING   IDENTIFY serial string (default SHELF.SLOT:hostname)\n"
+"      --model STRING    IDENTIFY model string (default \"" CONF_DEF_MODEL "\"; at most\n"
+"                        40 printable characters)\n"
+"      --serial STRING   IDENTIFY serial string (default SHELF.SLOT:hostname;\n"
+"                        at most 20 printable characters)\n"
 "      --state-dir DIR   keep the config string, mask list and reservation\n"
 "                        initiators set in DIR/eSHELF.SLOT, restored at start\n"
-"                        (default: not kept; -c uses state-directory)\n"
-"      --mtu N           use at most this MTU (can only lower it)\n"
-"      --rx-frames N     RX ring size in frames (default 256)\n"
-"      --tx-frames N     TX ring size in frames (default 256)\n"
+"                        (default: not kept; -c uses state-directory)\n";
+
+static const char usage_tail[] =
 "      --no-rx-ring      receive with recvmmsg instead of PACKET_RX_RING\n"
 "      --no-tx-ring      send with sendmmsg instead of PACKET_TX_RING\n"
 "      --no-mmsg         without a ring, receive and send one frame per\n"
@@ -125,17 +113,63 @@ static const char usage_text[] =
 "busy address, no such interface, no permission, an invalid configuration\n"
 "file: \"aoexd: error: FILE:LINE: reason\"), 2 on a usage error.\n";
 
+/* Where each tunable's help goes: the vblade section holds the ones with
+ * a short option, "Disk I/O" the other device tunables, "Identity and
+ * network" the interface ones. */
+static void put_tunable_help(FILE *f, const struct tunable *tu)
+{
+	char opt[64], range[48], def[48];
+	const char *p = tu->help;
+	int n;
+
+	if (tu->sopt)
+		n = snprintf(opt, sizeof opt, "  -%c, --%s%s%s", tu->sopt, tu->lopt,
+			     tu->arg ? " " : "", tu->arg ? tu->arg : "");
+	else
+		n = snprintf(opt, sizeof opt, "      --%s%s%s", tu->lopt, tu->arg ? " " : "",
+			     tu->arg ? tu->arg : "");
+	fputs(opt, f);
+	if (n >= HELP_COL - 1)
+		fprintf(f, "\n%*s", HELP_COL, "");
+	else
+		fprintf(f, "%*s", HELP_COL - n, "");
+	while (*p) {
+		size_t len = strcspn(p, "\n");
+		fprintf(f, "%.*s\n%*s", (int)len, p, HELP_COL, "");
+		p += len + (p[len] == '\n');
+	}
+	tunable_value_str(tu, tu->def, def);
+	if (tu->kind == TUNE_BOOL)
+		fprintf(f, "(default %s)\n", tu->def ? "on" : "off");
+	else
+		fprintf(f, "(%s, default %s)\n", tunable_range_str(tu, range), def);
+}
+
+static void usage(FILE *f)
+{
+	fputs(usage_head, f);
+	for (unsigned i = 0; i < tunables_device_n; i++)
+		if (tunables_device[i].sopt)
+			put_tunable_help(f, &tunables_device[i]);
+	fputs(usage_vblade, f);
+	for (unsigned i = 0; i < tunables_device_n; i++)
+		if (!tunables_device[i].sopt)
+			put_tunable_help(f, &tunables_device[i]);
+	fputs(usage_identity, f);
+	for (unsigned i = 0; i < tunables_iface_n; i++)
+		put_tunable_help(f, &tunables_iface[i]);
+	fputs(usage_tail, f);
+}
+
+/* ------------------------------------------------------------ options */
+
 enum {
-	OPT_MODEL = 256, OPT_SERIAL, OPT_MTU, OPT_RXF, OPT_TXF, OPT_NORX, OPT_NOTX,
-	OPT_NOPROBE, OPT_LOGLEVEL, OPT_ENGINE, OPT_BUFFERED, OPT_QDEPTH, OPT_WPOLICY,
-	OPT_WBACK, OPT_RA, OPT_RASTREAMS, OPT_WBSIZE, OPT_MAXDIRTY, OPT_MAXAGE, OPT_CHECK,
-	OPT_MERGEDELAY, OPT_CONTROL, OPT_STATEDIR, OPT_NOMMSG,
+	OPT_MODEL = 256, OPT_SERIAL, OPT_NORX, OPT_NOTX, OPT_NOPROBE, OPT_LOGLEVEL,
+	OPT_ENGINE, OPT_BUFFERED, OPT_WBACK, OPT_CHECK, OPT_CONTROL, OPT_STATEDIR, OPT_NOMMSG,
+	OPT_TUNABLE = 512,	/* + index: tunables_device, then tunables_iface */
 };
 
-static const struct option long_opts[] = {
-	{ "bufcnt", required_argument, NULL, 'b' },
-	{ "direct", no_argument, NULL, 'd' },
-	{ "sync", no_argument, NULL, 's' },
+static const struct option fixed_opts[] = {
 	{ "read-only", no_argument, NULL, 'r' },
 	{ "mask", required_argument, NULL, 'm' },
 	{ "offset", required_argument, NULL, 'o' },
@@ -145,9 +179,6 @@ static const struct option long_opts[] = {
 	{ "control", required_argument, NULL, OPT_CONTROL },
 	{ "model", required_argument, NULL, OPT_MODEL },
 	{ "serial", required_argument, NULL, OPT_SERIAL },
-	{ "mtu", required_argument, NULL, OPT_MTU },
-	{ "rx-frames", required_argument, NULL, OPT_RXF },
-	{ "tx-frames", required_argument, NULL, OPT_TXF },
 	{ "no-rx-ring", no_argument, NULL, OPT_NORX },
 	{ "no-tx-ring", no_argument, NULL, OPT_NOTX },
 	{ "no-mmsg", no_argument, NULL, OPT_NOMMSG },
@@ -155,21 +186,43 @@ static const struct option long_opts[] = {
 	{ "log-level", required_argument, NULL, OPT_LOGLEVEL },
 	{ "engine", required_argument, NULL, OPT_ENGINE },
 	{ "buffered", no_argument, NULL, OPT_BUFFERED },
-	{ "queue-depth", required_argument, NULL, OPT_QDEPTH },
-	{ "merge-delay", required_argument, NULL, OPT_MERGEDELAY },
-	{ "write-policy", required_argument, NULL, OPT_WPOLICY },
 	{ "write-back", no_argument, NULL, OPT_WBACK },
-	{ "read-ahead", required_argument, NULL, OPT_RA },
-	{ "read-ahead-streams", required_argument, NULL, OPT_RASTREAMS },
-	{ "write-behind", required_argument, NULL, OPT_WBSIZE },
-	{ "max-dirty", required_argument, NULL, OPT_MAXDIRTY },
-	{ "max-age", required_argument, NULL, OPT_MAXAGE },
 	{ "state-dir", required_argument, NULL, OPT_STATEDIR },
 	{ "daemon", no_argument, NULL, 'D' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
 };
+#define N_FIXED (sizeof fixed_opts / sizeof fixed_opts[0])
+
+/* the tunable behind option code c, and its table's struct in dev/ifs */
+static const struct tunable *tunable_of(int c, bool *iface)
+{
+	unsigned i = (unsigned)(c - OPT_TUNABLE);
+
+	*iface = i >= tunables_device_n;
+	return *iface ? &tunables_iface[i - tunables_device_n] : &tunables_device[i];
+}
+
+/* getopt's tables: the fixed options and one per tunable */
+static void build_opts(struct option *lo, char *so, size_t solen)
+{
+	unsigned n = 0;
+
+	memcpy(lo, fixed_opts, sizeof fixed_opts);
+	n = N_FIXED;
+	snprintf(so, solen, "rm:o:l:c:DhV");
+	for (unsigned i = 0; i < tunables_device_n + tunables_iface_n; i++, n++) {
+		bool iface;
+		const struct tunable *tu = tunable_of(OPT_TUNABLE + (int)i, &iface);
+		lo[n] = (struct option){ tu->lopt, tu->kind == TUNE_BOOL ? no_argument : required_argument,
+					 NULL, OPT_TUNABLE + (int)i };
+		if (tu->sopt) {
+			size_t l = strlen(so);
+			snprintf(so + l, solen - l, "%c%s", tu->sopt, tu->kind == TUNE_BOOL ? "" : ":");
+		}
+	}
+	lo[n] = (struct option){ NULL, 0, NULL, 0 };
+}
 
 static void bad(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 static void bad(const char *fmt, ...)
@@ -194,110 +247,165 @@ static uint64_t num(const char *s, uint64_t min, uint64_t max, const char *what)
 	return v;
 }
 
-static size_t size_arg(const char *s, size_t max, const char *what)
+/* "buffer-count" -> "buffer count", "mtu" -> "MTU": for messages */
+static const char *human(const char *key, char buf[48])
 {
-	uint64_t v;
-
-	if (parse_size(s, &v) < 0 || v > max)
-		bad("bad %s '%s' (want a size such as 512K, at most %zu)", what, s, max);
-	return (size_t)v;
+	if (strcmp(key, "mtu") == 0)
+		return "MTU";
+	snprintf(buf, 48, "%s", key);
+	for (char *p = buf; *p; p++)
+		if (*p == '-')
+			*p = ' ';
+	return buf;
 }
 
-static void parse_masks(struct macmask *m, char *list)
+/* A tunable's value from the command line: checked as the file's is. */
+static void set_tunable(const struct tunable *tu, void *base, const char *arg)
+{
+	char what[48], range[48];
+	uint64_t v = 1;
+
+	if (tu->kind != TUNE_BOOL &&
+	    (tunable_parse(tu, arg, &v) < 0 || !tunable_in_range(tu, v))) {
+		if (tu->kind == TUNE_POLICY)
+			bad("unknown %s '%s' (%s)", human(tu->key, what), arg,
+			    tunable_range_str(tu, range));
+		bad("bad %s '%s' (want %s%s)", human(tu->key, what), arg,
+		    tu->kind == TUNE_SIZE ? "a size " : "", tunable_range_str(tu, range));
+	}
+	tunable_set(tu, base, v);
+}
+
+static void parse_masks(struct conf_macs *m, char *list)
 {
 	for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
 		uint8_t mac[6];
 		if (parse_mac(tok, mac) < 0)
 			bad("bad MAC address '%s' in -m", tok);
-		if (mask_add(m, mac) < 0)
-			bad("too many MAC addresses in -m (at most 64): '%s'", tok);
+		if (m->n == MASK_MAX) 
+			bad("too many MAC addresses in -m (at most %d): '%s'", MASK_MAX, tok);
+		memcpy(m->mac[m->n++], mac, 6);
 	}
 }
 
-static void parse_ifaces(struct options *o, char *list)
+static void parse_ifaces(struct aoexd_conf *c, char *list)
 {
 	for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
-		if (o->n_ifaces == OPT_MAX_IFACES)
+		if (c->n_interfaces == OPT_MAX_IFACES)
 			bad("too many interfaces: '%s'", tok);
-		if (strlen(tok) >= 16)
+		if (strlen(tok) >= CONF_IFNAME_MAX)
 			bad("interface name too long: '%s'", tok);
-		o->ifnames[o->n_ifaces++] = tok;
+		snprintf(c->interfaces[c->n_interfaces++], CONF_IFNAME_MAX, "%s", tok);
 	}
-	if (!o->n_ifaces)
+	if (!c->n_interfaces)
 		bad("no interface given");
 }
 
-/* "-b" or "--queue-depth": how the user spelled a single-device option */
-static const char *device_opt_name(int c, int li)
+/* IDENTIFY strings go to initiators as they are: printable ASCII only */
+static void ata_text(char *out, size_t size, const char *s, const char *what)
 {
-	static char buf[32];
+	size_t len = strlen(s);
+
+	for (const char *p = s; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			bad("bad %s '%s' (printable ASCII only)", what, s);
+	if (len >= size)
+		bad("bad %s '%s' (at most %zu characters)", what, s, size - 1);
+	memcpy(out, s, len + 1);
+}
+
+/* The store's path as given, made absolute (-D runs from "/"). */
+static void store_path(struct conf_device *d, const char *path)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/' || strncmp(path, "null:", 5) == 0 || !getcwd(cwd, sizeof cwd))
+		snprintf(d->path, sizeof d->path, "%s", path);
+	else if ((size_t)snprintf(d->path, sizeof d->path, "%s/%s", cwd, path) >= sizeof d->path)
+		bad("path too long: '%s'", path);
+}
+
+/* "-b" or "--queue-depth": how the user spelled a single-device option */
+static const char *opt_name(int c, const struct option *lo, int li)
+{
+	static char buf[40];
 
 	if (li >= 0)
-		snprintf(buf, sizeof buf, "--%s", long_opts[li].name);
+		snprintf(buf, sizeof buf, "--%s", lo[li].name);
 	else
 		snprintf(buf, sizeof buf, "-%c", c);
 	return buf;
 }
 
+static bool device_option(int c)
+{
+	return c == 'r' || c == 'm' || c == 'o' || c == 'l' || c == OPT_MODEL || c == OPT_SERIAL ||
+	       c == OPT_BUFFERED || c == OPT_WBACK || c == OPT_STATEDIR || c >= OPT_TUNABLE;
+}
+
 void options_parse(struct options *o, int argc, char **argv)
 {
+	static struct option lo[N_FIXED + 32];
+	static struct aoexd_conf conf;	/* about 700 KiB: not on the stack */
+	struct conf_device *d = &conf.devices[0];
+	const char *first_device_opt = NULL;
+	uint64_t off_sect = 0, len_sect = 0;
+	char so[64];
 	int c, li = -1;
 
 	memset(o, 0, sizeof *o);
-	o->bufcnt = 16;
-	o->model = "aoexd";
-	o->net.rx_frames = 256;
-	o->net.tx_frames = 256;
 	o->log_level = LOG_INFO;
 	o->probe = true;
-	o->direct = true;
 	o->engine = ENGINE_AIO;
-	o->queue_depth = 64;
-	o->cache = (struct cache_conf)CACHE_CONF_DEFAULTS;
+	conf_defaults(&conf);
+	conf.state_directory[0] = '\0';		/* not kept unless --state-dir */
+	d->tune = conf.defaults;
+	d->broadcast = true;
+	snprintf(d->model, sizeof d->model, "%s", CONF_DEF_MODEL);
+	build_opts(lo, so, sizeof so);
 
-	while ((c = getopt_long(argc, argv, "b:dsrm:o:l:c:DhV", long_opts, &li)) != -1) {
-		switch (c) {
-		case 'c': case OPT_CHECK: case OPT_CONTROL: case OPT_NORX: case OPT_NOTX: case OPT_NOMMSG:
-		case OPT_NOPROBE:
-		case OPT_LOGLEVEL: case OPT_ENGINE: case 'D': case 'h': case 'V': case '?':
-			break;
-		default:	/* an option that configures the one device */
-			if (!o->device_opt)
-				o->device_opt = device_opt_name(c, li);
-			break;
-		}
+	while ((c = getopt_long(argc, argv, so, lo, &li)) != -1) {
+		int spelled = c;
+		for (unsigned i = 0; i < tunables_device_n; i++)
+			if (c == tunables_device[i].sopt)
+				c = OPT_TUNABLE + (int)i;	/* -b is --bufcnt */
+		if (device_option(c) && !first_device_opt)
+			first_device_opt = opt_name(spelled, lo, li);
 		li = -1;
+		if (c >= OPT_TUNABLE) {
+			bool iface;
+			const struct tunable *tu = tunable_of(c, &iface);
+			set_tunable(tu, iface ? (void *)&conf.ifset : (void *)&d->tune, optarg);
+			continue;
+		}
 		switch (c) {
-		case 'b': o->bufcnt = (unsigned)num(optarg, 2, 65535, "buffer count"); break;
-		case 'd': o->direct = true; break;
-		case 's': o->sync = true; break;
-		case 'r': o->readonly = true; break;
-		case 'm': parse_masks(&o->mask, optarg); break;
-		case 'o': o->offset_sectors = num(optarg, 0, 1ULL << 48, "offset"); break;
-		case 'l': o->length_sectors = num(optarg, 1, 1ULL << 48, "length"); break;
+		case 'r': d->read_only = true; break;
+		case 'm': parse_masks(&d->mask, optarg); break;
+		case 'o': off_sect = num(optarg, 0, 1ULL << 48, "offset"); break;
+		case 'l': len_sect = num(optarg, 1, 1ULL << 48, "length"); break;
 		case 'c': o->config_file = optarg; break;
 		case OPT_CHECK: o->check = true; break;
 		case OPT_CONTROL:
 			if (optarg[0] != '/' && strcmp(optarg, "none") != 0)
 				bad("--control wants an absolute path or none, not '%s'", optarg);
-			if (strlen(optarg) >= 108)
-				bad("--control %s: longer than 107 bytes (a socket path's limit)", optarg);
+			if (strlen(optarg) >= CONF_SOCKET_MAX)
+				bad("--control %s: longer than %d bytes (a socket path's limit)", optarg,
+				    CONF_SOCKET_MAX - 1);
 			o->control = optarg;
 			break;
 		case 'D': o->daemon = true; break;
-		case OPT_MODEL: o->model = optarg; break;
-		case OPT_SERIAL: o->serial = optarg; break;
+		case OPT_MODEL: ata_text(d->model, sizeof d->model, optarg, "model"); break;
+		case OPT_SERIAL: ata_text(d->serial, sizeof d->serial, optarg, "serial"); break;
 		case OPT_STATEDIR:
 			if (optarg[0] != '/')
 				bad("--state-dir wants an absolute path, not '%s'", optarg);
-			o->state_dir = optarg;
+			if (strlen(optarg) >= CONF_PATH_MAX)
+				bad("--state-dir: path too long");
+			snprintf(conf.state_directory, sizeof conf.state_directory, "%s", optarg);
 			break;
-		case OPT_MTU: o->net.mtu_max = (unsigned)num(optarg, 576, 65535, "MTU"); break;
-		case OPT_RXF: o->net.rx_frames = (unsigned)num(optarg, 8, 65536, "RX ring size"); break;
-		case OPT_TXF: o->net.tx_frames = (unsigned)num(optarg, 8, 65536, "TX ring size"); break;
-		case OPT_NORX: o->net.no_rx_ring = true; break;
-		case OPT_NOTX: o->net.no_tx_ring = true; break;
-		case OPT_NOMMSG: o->net.no_mmsg = true; break;
+		case OPT_NORX: o->no_rx_ring = true; break;
+		case OPT_NOTX: o->no_tx_ring = true; break;
+		case OPT_NOMMSG: o->no_mmsg = true; break;
 		case OPT_NOPROBE: o->probe = false; break;
 		case OPT_LOGLEVEL:
 			o->log_level = log_level_from_name(optarg);
@@ -313,32 +421,9 @@ void options_parse(struct options *o, int argc, char **argv)
 			else
 				bad("unknown engine '%s' (aio or sync)", optarg);
 			break;
-		case OPT_BUFFERED: o->direct = false; break;
-		case OPT_QDEPTH: o->queue_depth = (unsigned)num(optarg, 1, 1024, "queue depth"); break;
-		case OPT_MERGEDELAY:
-			o->merge_delay_us = (unsigned)num(optarg, 0, 10000, "merge delay");
-			break;
-		case OPT_WPOLICY:
-			if (strcmp(optarg, "write-back") == 0)
-				o->cache.write_back = true;
-			else if (strcmp(optarg, "write-through") == 0)
-				o->cache.write_back = false;
-			else
-				bad("unknown write policy '%s' (write-through or write-back)", optarg);
-			break;
-		case OPT_WBACK: o->cache.write_back = true; break;
-		case OPT_RA: o->cache.ra_chunk = size_arg(optarg, 16u << 20, "read-ahead size"); break;
-		case OPT_RASTREAMS:
-			o->cache.ra_streams = (unsigned)num(optarg, 1, 64, "read-ahead streams");
-			break;
-		case OPT_WBSIZE:
-			o->cache.wb_chunk = size_arg(optarg, 16u << 20, "write-behind size");
-			if (o->cache.wb_chunk < 4096)
-				bad("write-behind size must be at least 4K");
-			break;
-		case OPT_MAXDIRTY: o->cache.wb_max_dirty = size_arg(optarg, 1u << 30, "max dirty"); break;
-		case OPT_MAXAGE: o->cache.wb_max_age_ms = (unsigned)num(optarg, 1, 600000, "max age"); break;
-		case 'h': fputs(usage_text, stdout); exit(0);
+		case OPT_BUFFERED: d->tune.direct_io = false; break;
+		case OPT_WBACK: d->tune.write_policy = CONF_WRITE_BACK; break;
+		case 'h': usage(stdout); exit(0);
 		case 'V': printf("aoexd %s\n", PACKAGE_VERSION); exit(0);
 		default: fprintf(stderr, "Try 'aoexd --help' for more information.\n"); exit(2);
 		}
@@ -347,8 +432,8 @@ void options_parse(struct options *o, int argc, char **argv)
 		if (argc > optind)
 			bad("-c %s takes no SHELF SLOT NETIF FILE arguments (got '%s'): "
 			    "the file configures the devices", o->config_file, argv[optind]);
-		if (o->device_opt)
-			bad("%s does not apply with -c: set it in %s", o->device_opt, o->config_file);
+		if (first_device_opt)
+			bad("%s does not apply with -c: set it in %s", first_device_opt, o->config_file);
 		/* SIGHUP re-reads it after -D's chdir("/") */
 		if (o->daemon && o->config_file[0] != '/') {
 			char *abs = realpath(o->config_file, NULL);
@@ -360,12 +445,18 @@ void options_parse(struct options *o, int argc, char **argv)
 	if (o->check)
 		bad("--check needs -c FILE");
 	if (argc - optind != 4) {
-		fprintf(stderr, "aoexd: expected SHELF SLOT NETIF FILE, got %d argument%s\n%s",
-			argc - optind, argc - optind == 1 ? "" : "s", usage_text);
+		fprintf(stderr, "aoexd: expected SHELF SLOT NETIF FILE, got %d argument%s\n",
+			argc - optind, argc - optind == 1 ? "" : "s");
+		usage(stderr);
 		exit(2);
 	}
-	o->shelf = (unsigned)num(argv[optind], 0, 65534, "shelf");
-	o->slot = (unsigned)num(argv[optind + 1], 0, 254, "slot");
-	parse_ifaces(o, argv[optind + 2]);
-	o->path = argv[optind + 3];
+	d->shelf = (unsigned)num(argv[optind], 0, CONF_SHELF_MAX, "shelf");
+	d->slot = (unsigned)num(argv[optind + 1], 0, CONF_SLOT_MAX, "slot");
+	parse_ifaces(&conf, argv[optind + 2]);
+	store_path(d, argv[optind + 3]);
+	d->offset = off_sect * 512;
+	d->length = len_sect * 512;
+	snprintf(d->name, sizeof d->name, "e%u.%u", d->shelf, d->slot);
+	conf.n_devices = 1;
+	o->conf = &conf;
 }

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "common/ctl_proto.h"
-#include "daemon/daemon.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -36,7 +35,9 @@ struct ctl_client {
 };
 
 struct control {
-	struct daemon *dm;
+	struct loop *loop;
+	control_handler handle;
+	void *ctx;
 	struct loop_watch listen;
 	char path[sizeof ((struct sockaddr_un *)0)->sun_path];
 	dev_t dev;			/* the socket file we made: removed at exit */
@@ -61,7 +62,7 @@ static void drain(int fd)
 
 static void client_close(struct ctl_client *c)
 {
-	struct loop *l = &c->ctl->dm->loop;
+	struct loop *l = c->ctl->loop;
 
 	if (c->w.fd < 0)
 		return;
@@ -110,7 +111,7 @@ static void client_respond(struct ctl_client *c)
 {
 	struct ctl_request r;
 	char err[200];
-	struct loop *l = &c->ctl->dm->loop;
+	struct loop *l = c->ctl->loop;
 
 	ctl_buf_reset(&c->out);
 	if (c->rlen == sizeof c->req && !memchr(c->req, '\n', c->rlen)) {
@@ -121,7 +122,8 @@ static void client_respond(struct ctl_client *c)
 		log_info("control: bad request: %s", err);
 	} else {
 		log_debug("control: %s", ctl_cmd_name(r.cmd));
-		control_handle(c->ctl->dm, &r, &c->out);
+		ctl_printf(&c->out, "ok\n");
+		c->ctl->handle(c->ctl->ctx, &r, &c->out);
 	}
 	if (c->out.overflow) {
 		ctl_buf_reset(&c->out);
@@ -231,7 +233,7 @@ static struct ctl_client *free_slot(struct control *ctl)
 static void control_accept(struct loop_watch *w, uint32_t events)
 {
 	struct control *ctl = w->ctx;
-	struct loop *l = &ctl->dm->loop;
+	struct loop *l = ctl->loop;
 	char why[200];
 
 	(void)events;
@@ -375,15 +377,17 @@ static void unlink_at_exit(void)
 		unlink(exit_ctl->path);
 }
 
-int control_open(struct daemon *dm, const char *path, const char *group,
-		 char *err, size_t errlen)
+int control_open(struct control **out, struct loop *l, const char *path, const char *group,
+		 control_handler fn, void *ctx, char *err, size_t errlen)
 {
 	struct control *ctl = calloc(1, sizeof *ctl);
 	int r;
 
 	if (!ctl)
 		return fail(err, errlen, "control socket: out of memory");
-	ctl->dm = dm;
+	ctl->loop = l;
+	ctl->handle = fn;
+	ctl->ctx = ctx;
 	ctl->listen.fd = -1;
 	snprintf(ctl->path, sizeof ctl->path, "%s", path);
 	snprintf(ctl->group, sizeof ctl->group, "%s", group ? group : "");
@@ -403,7 +407,7 @@ int control_open(struct daemon *dm, const char *path, const char *group,
 	}
 	ctl->listen.fn = control_accept;
 	ctl->listen.ctx = ctl;
-	if (loop_add(&dm->loop, &ctl->listen, EPOLLIN) < 0) {
+	if (loop_add(l, &ctl->listen, EPOLLIN) < 0) {
 		r = errno;
 		unlink(ctl->path);
 		close(ctl->listen.fd);
@@ -420,7 +424,7 @@ int control_open(struct daemon *dm, const char *path, const char *group,
 		c->ctl = ctl;
 		ctl_buf_init(&c->out, CTL_RESP_MAX);
 	}
-	dm->ctl = ctl;
+	*out = ctl;
 	if (!exit_ctl)
 		atexit(unlink_at_exit);
 	exit_ctl = ctl;
@@ -429,9 +433,8 @@ int control_open(struct daemon *dm, const char *path, const char *group,
 	return 0;
 }
 
-void control_close(struct daemon *dm)
+void control_close(struct control *ctl)
 {
-	struct control *ctl = dm->ctl;
 	struct stat st;
 
 	if (!ctl)
@@ -440,12 +443,11 @@ void control_close(struct daemon *dm)
 		client_close(&ctl->c[i]);
 		ctl_buf_free(&ctl->c[i].out);
 	}
-	loop_del(&dm->loop, &ctl->listen);
+	loop_del(ctl->loop, &ctl->listen);
 	close(ctl->listen.fd);
 	/* another daemon may have taken the path over since: leave its socket */
 	if (stat(ctl->path, &st) == 0 && st.st_dev == ctl->dev && st.st_ino == ctl->ino)
 		unlink(ctl->path);
 	exit_ctl = NULL;
 	free(ctl);
-	dm->ctl = NULL;
 }

@@ -19,26 +19,29 @@
 #define CONTROL_CLIENTS		8
 #define CONTROL_TIMEOUT_MS	5000
 
-struct daemon;
+#include "common/ctl_proto.h"
+#include "event/loop.h"
+
 struct control;
-struct ctl_request;
-struct ctl_buf;
+
+/* Fill out with the response to request r (after the status line "ok\n"
+ * the control socket writes first; on an error the handler resets out and
+ * writes "error: ...\n"). */
+typedef void (*control_handler)(void *ctx, const struct ctl_request *r, struct ctl_buf *out);
 
 /*
  * Create the socket at path (its directory too, if missing) and watch it
- * in dm's loop; group "" admits root (and the daemon's user) only.  A
- * socket file that nobody answers on is replaced; one that a running
- * daemon answers on is left alone and 1 is returned (with a reason in err):
- * the daemon runs without a control socket.  0 on success, -1 on error.
+ * in loop l; group "" admits root (and the daemon's user) only.  A socket
+ * file that nobody answers on is replaced; one that a running daemon
+ * answers on is left alone and 1 is returned (with a reason in err): the
+ * daemon runs without a control socket.  0 with *out set on success, -1 on
+ * error.
  */
-int control_open(struct daemon *dm, const char *path, const char *group,
-		 char *err, size_t errlen);
+int control_open(struct control **out, struct loop *l, const char *path, const char *group,
+		 control_handler fn, void *ctx, char *err, size_t errlen);
 
 /* Close every client and the socket, remove the socket file if it is still
- * ours.  Does nothing when control_open did not succeed. */
-void control_close(struct daemon *dm);
-
-/* Fill out with the response to r (status line and body): control_cmd.c. */
-void control_handle(struct daemon *dm, const struct ctl_request *r, struct ctl_buf *out);
+ * ours.  NULL does nothing. */
+void control_close(struct control *ctl);
 
 #endif

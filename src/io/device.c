@@ -189,14 +189,16 @@ static void start_io(struct device *d, struct req *r)
 		io_done(io);
 }
 
-/* Copy the parts of a request that outlive the RX slot into r. */
+/* Copy the parts of a request that outlive the RX slot into r.  The reply
+ * is usually built in r's own buffer already (device_frame). */
 static void req_fill(struct req *r, struct iface *ifc, const uint8_t *reply,
 		     const struct aoe_outcome *o)
 {
 	r->ifc = ifc;
 	r->ata = o->ata;
 	r->len = o->len;
-	memcpy(r->frame, reply, ATA_HDR_LEN);
+	if (r->frame != reply)
+		memcpy(r->frame, reply, ATA_HDR_LEN);
 	memcpy(r->src, reply + AOE_OFF_DST, 6);	/* the reply goes to the sender */
 	r->tag = o->tag;
 }
@@ -259,7 +261,8 @@ static void delayed_reply(struct device *d, struct iface *ifc, const uint8_t *re
 	if (!r)
 		return;
 	req_fill(r, ifc, reply, o);
-	memcpy(r->frame, reply, o->len);
+	if (r->frame != reply)
+		memcpy(r->frame, reply, o->len);
 	r->state = RQ_DELAYED;
 	r->timer.fn = delayed_due;
 	r->timer.ctx = r;
@@ -453,7 +456,7 @@ static void disk_request(struct device *d, struct iface *ifc, const uint8_t *fra
 	if (!(r = req_get(d)))
 		return;		/* counted; the initiator retransmits */
 	req_fill(r, ifc, reply, o);
-	if (o->v != AOE_V_IO)
+	if (o->v != AOE_V_IO && r->frame != reply)
 		memcpy(r->frame, reply, o->len);	/* an error reply leads */
 	else if (o->ata.op == ATA_OP_WRITE)
 		memcpy(r->frame + ATA_HDR_LEN, frame + ATA_HDR_LEN,
@@ -465,23 +468,24 @@ static void disk_request(struct device *d, struct iface *ifc, const uint8_t *fra
 	start_primary(d, r, o);
 }
 
-void device_frame(struct device *d, struct iface *ifc, const uint8_t *frame, size_t len)
+void device_frame(struct device *d, struct iface *ifc, const struct aoe_hdr *h,
+		  const uint8_t *frame, size_t len)
 {
 	struct aoe_outcome o;
-	uint8_t *out = iface_tx_get(ifc);
+	/* The reply is built in the buffer of the request it becomes if it
+	 * needs the disk (the next free one: req_get() takes it), so only a
+	 * reply sent at once is copied, into a TX slot taken then.  Without a
+	 * free request only an immediate reply can be sent anyway. */
+	uint8_t *out = d->free ? d->free->frame : d->scratch;
 
-	if (!out) {
-		d->st.tx_full++;
-		return;
-	}
-	aoe_target_handle(&d->t, frame, len, ifc->mac, device_mtu(d, ifc), out, &o);
+	aoe_target_handle_hdr(&d->t, h, frame, len, ifc->mac, device_mtu(d, ifc), out, &o);
 	if (o.v != AOE_V_DROP && o.tag_random && in_progress(d, frame + AOE_OFF_SRC, o.tag)) {
 		d->st.tag_random_skipped++;	/* a retransmission of work in hand */
 		return;
 	}
 	switch (o.v) {
 	case AOE_V_DROP:
-		break;		/* the TX buffer stays free */
+		break;
 	case AOE_V_REPLY:
 		if (o.cmd == AOE_CMD_ATA)
 			d->st.other++;
@@ -490,7 +494,7 @@ void device_frame(struct device *d, struct iface *ifc, const uint8_t *frame, siz
 		else if (o.delay_ms)
 			delayed_reply(d, ifc, out, &o);
 		else
-			iface_tx_put(ifc, aoe_pad(out, o.len));
+			send_reply(ifc, d, out, o.len);
 		break;
 	case AOE_V_DUPWRITE:
 		dup_write(d, ifc, out, &o);
@@ -499,7 +503,7 @@ void device_frame(struct device *d, struct iface *ifc, const uint8_t *frame, siz
 		disk_request(d, ifc, frame, len, out, &o);
 		break;
 	}
-	d->changed |= o.changed;	/* the daemon persists it after the batch */
+	d->changed |= o.changed;	/* the registry persists it after the wakeup */
 	if (o.changed)
 		log_info("%s: %s changed by a request", d->name,
 			 o.changed & AOE_CHANGED_CONFIG ? "config string" :
@@ -540,7 +544,8 @@ int device_init(struct device *d, struct engine *e, struct loop *l,
 	d->bufs = aligned_alloc(d->b.lbs < 4096 ? 4096 : d->b.lbs, d->stride * d->nreqs);
 	d->reqs = calloc(d->nreqs, sizeof *d->reqs);
 	d->coal = calloc(DEVICE_COAL_SLOTS, sizeof *d->coal);
-	if (!d->coal) {
+	d->scratch = malloc(cap);
+	if (!d->coal || !d->scratch) {
 		snprintf(err, errlen, "%s: out of memory", d->name);
 		return -ENOMEM;
 	}
@@ -575,6 +580,8 @@ void device_free(struct device *d)
 		free(d->coal[k].frame);
 	free(d->coal);
 	d->coal = NULL;
+	free(d->scratch);
+	d->scratch = NULL;
 	cache_free(&d->cache);
 	dq_free(&d->q);
 	free(d->bufs);
@@ -658,5 +665,4 @@ void device_advertise(struct device *d, struct iface *ifc)
 					       n ? d->t.mask.mac[i] : bcast, out);
 		iface_tx_put(ifc, len);
 	}
-	iface_tx_flush(ifc);
 }

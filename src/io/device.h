@@ -20,6 +20,7 @@
 #include "event/loop.h"
 #include "net/iface.h"
 #include "io/queue/queue.h"
+#include "proto/frame.h"
 #include "proto/target.h"
 
 struct device_stats {
@@ -63,6 +64,7 @@ struct device {
 	unsigned nfree;
 	struct coal *coal;	/* DEVICE_COAL_SLOTS of them */
 	uint8_t *bufs;		/* one aligned allocation for all requests */
+	uint8_t *scratch;	/* a reply when no request is free */
 	size_t stride, headroom;
 	unsigned mtu_cap;	/* largest MTU the request buffers hold */
 	unsigned changed;	/* AOE_CHANGED_* since the daemon last persisted */
@@ -74,8 +76,10 @@ int device_init(struct device *d, struct engine *e, struct loop *l,
 		const struct device_conf *c, char *err, size_t errlen);
 void device_free(struct device *d);
 
-/* Handle a frame that arrived on ifc; queues the reply on ifc, if any. */
-void device_frame(struct device *d, struct iface *ifc, const uint8_t *frame, size_t len);
+/* Handle a frame addressed to d that arrived on ifc, its header parsed
+ * (h); queues the reply on ifc, if any. */
+void device_frame(struct device *d, struct iface *ifc, const struct aoe_hdr *h,
+		  const uint8_t *frame, size_t len);
 
 /* End of a loop wakeup: dispatch queued I/O to the engine. */
 void device_kick(struct device *d);

@@ -38,7 +38,12 @@ static int alloc_fallback(struct iface *ifc, bool rx, bool tx)
 	return 0;
 }
 
-int iface_open(struct iface *ifc, const char *name, const struct net_opts *o,
+static void flush_due(struct loop_task *t)
+{
+	iface_tx_flush(t->ctx);
+}
+
+int iface_open(struct iface *ifc, struct loop *l, const char *name, const struct net_opts *o,
 	       char *err, size_t errlen)
 {
 	struct rawsock rs;
@@ -47,6 +52,8 @@ int iface_open(struct iface *ifc, const char *name, const struct net_opts *o,
 
 	memset(ifc, 0, sizeof *ifc);
 	ifc->fd = -1;
+	ifc->loop = l;
+	ifc->flush_task = (struct loop_task){ .fn = flush_due, .ctx = ifc, .phase = LOOP_PHASE_SEND };
 	rc = rawsock_open(&rs, name, err, errlen);
 	if (rc < 0)
 		return rc;
@@ -105,6 +112,8 @@ int iface_open(struct iface *ifc, const char *name, const struct net_opts *o,
 
 void iface_close(struct iface *ifc)
 {
+	if (ifc->loop)
+		loop_defer_cancel(ifc->loop, &ifc->flush_task);
 	ring_teardown(&ifc->rings);
 	if (ifc->fd >= 0)
 		close(ifc->fd);
@@ -203,63 +212,71 @@ static bool wanted(struct iface *ifc, int pkttype, size_t len)
 	return true;
 }
 
-static unsigned rx_ring(struct iface *ifc, frame_fn fn, void *arg, unsigned budget)
+/* Refill the batch of the recvmmsg/recvfrom path; false when nothing came. */
+static bool rx_refill(struct iface *ifc)
 {
-	unsigned n = 0;
+	int got;
+
+	for (unsigned i = 0; i < NET_BATCH; i++) {
+		memset(&ifc->rx_msg[i].msg_hdr, 0, sizeof ifc->rx_msg[i].msg_hdr);
+		ifc->rx_msg[i].msg_hdr.msg_iov = &ifc->rx_iov[i];
+		ifc->rx_msg[i].msg_hdr.msg_iovlen = 1;
+		ifc->rx_msg[i].msg_hdr.msg_name = ifc->rx_addr[i];
+		ifc->rx_msg[i].msg_hdr.msg_namelen = sizeof ifc->rx_addr[i];
+	}
+	ifc->rx_i = ifc->rx_n = 0;
+	got = recv_batch(ifc, NET_BATCH);
+	if (got <= 0) {
+		if (got < 0 && errno != EAGAIN && errno != EINTR)
+			log_warn("%s: %s: %s", ifc->name,
+				 ifc->rx_plain ? "recvfrom" : "recvmmsg", strerror(errno));
+		return false;
+	}
+	ifc->rx_n = (unsigned)got;
+	return true;
+}
+
+const uint8_t *iface_rx_next(struct iface *ifc, size_t *len)
+{
 	const uint8_t *f;
-	size_t len;
 	int pkttype;
 
-	while (n < budget && (f = ring_rx_peek(&ifc->rings.rx, &len, &pkttype))) {
-		if (wanted(ifc, pkttype, len))
-			fn(ifc, f, len, arg);
-		ring_rx_release(&ifc->rings.rx);
-		n++;
-	}
-	return n;
-}
-
-static unsigned rx_mmsg(struct iface *ifc, frame_fn fn, void *arg, unsigned budget)
-{
-	unsigned total = 0;
-
-	while (total < budget) {
-		for (unsigned i = 0; i < NET_BATCH; i++) {
-			memset(&ifc->rx_msg[i].msg_hdr, 0, sizeof ifc->rx_msg[i].msg_hdr);
-			ifc->rx_msg[i].msg_hdr.msg_iov = &ifc->rx_iov[i];
-			ifc->rx_msg[i].msg_hdr.msg_iovlen = 1;
-			ifc->rx_msg[i].msg_hdr.msg_name = ifc->rx_addr[i];
-			ifc->rx_msg[i].msg_hdr.msg_namelen = sizeof ifc->rx_addr[i];
-		}
-		int got = recv_batch(ifc, NET_BATCH);
-		if (got <= 0) {
-			if (got < 0 && errno != EAGAIN && errno != EINTR)
-				log_warn("%s: %s: %s", ifc->name,
-					 ifc->rx_plain ? "recvfrom" : "recvmmsg", strerror(errno));
-			break;
-		}
-		for (int i = 0; i < got; i++) {
-			const struct sockaddr_ll *sll = (const void *)ifc->rx_addr[i];
-			size_t len = ifc->rx_msg[i].msg_len;
-			if (wanted(ifc, sll->sll_pkttype, len))
-				fn(ifc, ifc->rx_iov[i].iov_base, len, arg);
-		}
-		total += (unsigned)got;
-		if (got < NET_BATCH)
-			break;
-	}
-	return total;
-}
-
-unsigned iface_rx(struct iface *ifc, frame_fn fn, void *arg, unsigned budget)
-{
 	if (ifc->fd < 0)
-		return 0;	/* detached (hotplug): an event of the same batch */
-	unsigned n = ifc->rx_ring ? rx_ring(ifc, fn, arg, budget) : rx_mmsg(ifc, fn, arg, budget);
+		return NULL;	/* detached (hotplug): an event of the same wakeup */
+	for (;;) {
+		if (ifc->rx_ring) {
+			if (ifc->rx_held)
+				ring_rx_release(&ifc->rings.rx);	/* the frame before */
+			ifc->rx_held = false;
+			if (!(f = ring_rx_peek(&ifc->rings.rx, len, &pkttype)))
+				return NULL;
+			ifc->rx_held = true;
+		} else {
+			/* a short batch means the queue was empty: do not ask again */
+			if (ifc->rx_i == ifc->rx_n &&
+			    ((ifc->rx_n && ifc->rx_n < NET_BATCH) || !rx_refill(ifc)))
+				return NULL;
+			const struct sockaddr_ll *sll = (const void *)ifc->rx_addr[ifc->rx_i];
+			f = ifc->rx_iov[ifc->rx_i].iov_base;
+			*len = ifc->rx_msg[ifc->rx_i].msg_len;
+			pkttype = sll->sll_pkttype;
+			ifc->rx_i++;
+		}
+		ifc->rx_pass++;
+		if (wanted(ifc, pkttype, *len))
+			return f;
+	}
+}
 
-	if (n)
+void iface_rx_done(struct iface *ifc)
+{
+	if (ifc->rx_held)
+		ring_rx_release(&ifc->rings.rx);
+	ifc->rx_held = false;
+	ifc->rx_i = ifc->rx_n = 0;
+	if (ifc->rx_pass)
 		ifc->st.wakeups++;
-	return n;
+	ifc->rx_pass = 0;
 }
 
 uint8_t *iface_tx_get(struct iface *ifc)
@@ -289,6 +306,7 @@ void iface_tx_put(struct iface *ifc, size_t len)
 	else
 		ifc->tx_iov[ifc->tx_count].iov_len = len;
 	ifc->tx_count++;
+	loop_defer(ifc->loop, &ifc->flush_task);
 }
 
 static bool wait_writable(struct iface *ifc)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "event/loop.h"
 #include "net/ring.h"
 
 struct net_opts {
@@ -31,6 +32,10 @@ struct iface_stats {
 	uint64_t broadcasts;		/* requests to the broadcast MAC */
 	uint64_t tx_dropped;		/* replies we could not send */
 	uint64_t ring_drops;		/* the kernel's drops (PACKET_STATISTICS) */
+	/* counted by the frame dispatch (registry.c), once per frame */
+	uint64_t runts;			/* shorter than an AoE header */
+	uint64_t responses;		/* R flag set: another target's reply */
+	uint64_t not_addressed;		/* requests for no device served here */
 };
 
 #define NET_BATCH 32	/* recvmmsg/sendmmsg batch in the fallback paths */
@@ -51,28 +56,37 @@ struct iface {
 	struct iovec rx_iov[NET_BATCH], tx_iov[NET_BATCH];
 	unsigned char rx_addr[NET_BATCH][32];	/* struct sockaddr_ll */
 	unsigned tx_count;
+	unsigned rx_i, rx_n;		/* the recvmmsg batch: next, how many */
+	bool rx_held;			/* a ring slot is lent to the caller */
+	unsigned rx_pass;		/* frames seen in this receive pass */
+	struct loop *loop;
+	struct loop_task flush_task;	/* sends the wakeup's replies at its end */
 	struct iface_stats st;
 };
 
-/* Frame handler: called for every frame addressed to us or broadcast. */
-typedef void (*frame_fn)(struct iface *ifc, const uint8_t *frame, size_t len, void *arg);
-
-int iface_open(struct iface *ifc, const char *name, const struct net_opts *o,
+/* Open ifc on interface name; its replies are sent once per wakeup of
+ * loop l. */
+int iface_open(struct iface *ifc, struct loop *l, const char *name, const struct net_opts *o,
 	       char *err, size_t errlen);
 /* Closed (fd -1): receiving finds nothing, iface_tx_get() gives NULL, the
  * name and counters stay, so a detached interface can be opened again. */
 void iface_close(struct iface *ifc);
 const char *iface_path_name(const struct iface *ifc);	/* "rx-ring/tx-ring" ... */
 
-/* Drain up to budget frames; returns how many were handled. */
-unsigned iface_rx(struct iface *ifc, frame_fn fn, void *arg, unsigned budget);
+/* The next frame addressed to us (or broadcast), or NULL when none is
+ * queued.  It stays valid until the next call: a ring slot goes back to
+ * the kernel then.  After the last call of a receive pass, iface_rx_done()
+ * gives back what is still lent.  Counts rx_frames, ignored, broadcasts. */
+const uint8_t *iface_rx_next(struct iface *ifc, size_t *len);
+void iface_rx_done(struct iface *ifc);
 
 /* A buffer to build one outgoing frame in (at least frame_cap bytes), or
  * NULL when nothing is free even after a flush.  Not committing it leaves
  * it free for the next caller. */
 uint8_t *iface_tx_get(struct iface *ifc);
+/* Commit the frame of len bytes; it is sent at the end of the wakeup. */
 void iface_tx_put(struct iface *ifc, size_t len);
-/* Hand every committed frame to the kernel. */
+/* Hand every committed frame to the kernel now. */
 void iface_tx_flush(struct iface *ifc);
 
 /* Add the frames the kernel dropped since the last call (its counters

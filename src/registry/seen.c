@@ -4,18 +4,10 @@
 
 #include <string.h>
 
-#include "proto/aoe.h"
-#include "proto/frame.h"
-
-void seen_frame(struct seen *s, uint16_t shelf, uint8_t slot, const uint8_t *frame, size_t len)
+void seen_note(struct seen *s, const uint8_t src[6])
 {
-	const uint8_t *src = frame + AOE_OFF_SRC;
-	struct aoe_hdr h;
 	unsigned i;
 
-	if (!aoe_hdr_parse(frame, len, &h) || (h.flags & AOE_FLAG_R) ||
-	    !aoe_addressed(h.shelf, h.slot, shelf, slot))
-		return;
 	if (s->n && memcmp(s->e[s->last].mac, src, 6) == 0) {
 		s->e[s->last].frames++;
 		return;

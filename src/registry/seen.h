@@ -1,8 +1,8 @@
 /*
  * seen.h - the initiators one device has heard from: a small fixed table of
  * source MACs with a frame count each, for aoexctl status.  Noting a frame
- * costs a header parse and a scan that usually stops at the first entry
- * (the last initiator seen is checked first); no allocation.
+ * costs a scan that usually stops at the first entry (the last initiator
+ * seen is checked first); no allocation.
  */
 #ifndef AOEX_SEEN_H
 #define AOEX_SEEN_H
@@ -21,7 +21,7 @@ struct seen {
 	} e[SEEN_MAX];
 };
 
-/* Count frame if it is a request addressed to shelf.slot (or broadcast). */
-void seen_frame(struct seen *s, uint16_t shelf, uint8_t slot, const uint8_t *frame, size_t len);
+/* Count a request from src (addressed to the device: the registry found it). */
+void seen_note(struct seen *s, const uint8_t src[6]);
 
 #endif

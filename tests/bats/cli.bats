@@ -219,10 +219,11 @@ aoexd_once() {
 	ifl=$(grep "^aoexd: notice: stats $TIF " "$LOG")
 	for k in reads writes read_bytes write_bytes flushes other io_errors ata_errors \
 		 aoe_errors reserved_refused bad_version unknown_cmd drop_short drop_masked \
-		 drop_not_addressed drop_response drop_config tx_full; do
+		 drop_config tx_full; do
 		[[ $dev =~ (^| )$k=[0-9]+( |$) ]] || fail "no $k=N in: $dev"
 	done
-	for k in rx_frames tx_frames rx_bytes tx_bytes wakeups ignored broadcasts tx_dropped; do
+	for k in rx_frames tx_frames rx_bytes tx_bytes wakeups ignored broadcasts runts responses \
+		 not_addressed tx_dropped; do
 		[[ $ifl =~ (^| )$k=[0-9]+( |$) ]] || fail "no $k=N in: $ifl"
 	done
 	# 4 sectors at 2 per frame: 2 reads; IDENTIFY is "other"

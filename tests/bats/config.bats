@@ -74,7 +74,7 @@ four_devices() {
 	cat >"$CONF" <<-EOF
 	# two interfaces, four devices
 	interfaces = {"$TIF", "$TIF2"}
-	queue-depth = 8
+	buffer-count = 8
 	device first {
 		path = "$BATS_TEST_TMPDIR/d1.img"
 		shelf = 1
@@ -86,7 +86,7 @@ four_devices() {
 		shelf = 1
 		slot = 2
 		interfaces = {"$TIF2"}
-		queue-depth = 32
+		buffer-count = 32
 	}
 	device both {
 		path = "$BATS_TEST_TMPDIR/d3.img"
@@ -300,7 +300,8 @@ four_devices() {
 	assert_output --partial 'device disk1 {'
 	assert_output --partial 'shelf = 7'
 	assert_output --partial 'slot = 3'
-	assert_output --partial 'queue-depth = 16'
+	assert_output --partial 'buffer-count = 16'
+	assert_output --partial 'queue-depth = 64'
 	assert_output --partial 'write-policy = "write-back"'
 	assert_output --partial "$MAC_B"
 	# what it prints is a configuration that loads to the same

@@ -100,7 +100,7 @@ public_dir() {
 	assert_success
 	assert_equal "${#lines[@]}" 2
 	assert_line --index 0 --regexp '^device first target=e1\.1 reads=8 writes=0 read_bytes=8192 '
-	assert_line --index 1 --regexp "^iface $TIF mac=$TMAC mtu=1500 .* rx_frames=13 "
+	assert_line --index 1 --regexp "^iface $TIF rx_frames=13 .* mac=$TMAC mtu=1500 "
 	run ctl stats nosuch
 	assert_failure 1
 	assert_output --partial "no device or interface named nosuch"

@@ -166,7 +166,7 @@ capture_wait() {
 	assert_success
 	assert_line "sectors=64"
 	stop_aoexd
-	assert_counter drop_not_addressed 0
+	assert_counter not_addressed 0
 }
 
 @test "addressing: 1.3, 2.2, 2.255, 0.2 and 65535.3 are not answered" {
@@ -182,7 +182,7 @@ capture_wait() {
 	run aoex "${NOREPLY[@]}" -d "$TMAC" read 1.3 0 1 -o "$BATS_TEST_TMPDIR/x"
 	assert_failure 3
 	stop_aoexd
-	assert_counter drop_not_addressed 6
+	assert_counter not_addressed 6
 	assert_counter reads 0
 }
 
@@ -204,7 +204,7 @@ capture_wait() {
 	run aoex config $T read
 	assert_output --partial 'config=""'
 	stop_aoexd
-	assert_counter drop_response 4
+	assert_counter responses 4
 	assert_counter writes 0
 	assert_disk_is_ref
 }

@@ -40,7 +40,7 @@ cached_pages() {
 	assert_counter writes 4096
 	assert_counter_ge merged 1000
 	local ios req
-	ios=$(counter ios) req=$(counter requests)
+	ios=$(counter queue_ios) req=$(counter queue_requests)
 	[ "$ios" -lt $((req / 2)) ] || fail "ios=$ios for $req requests: little merging"
 	assert_counter io_errors 0
 }
@@ -109,8 +109,8 @@ cached_pages() {
 	cmp "$R" "$REF"
 	stop_aoexd
 	assert_disk_is_ref
-	assert_counter_ge stalls 1
-	assert_counter_ge waiting_max 3
+	assert_counter_ge queue_stalls 1
+	assert_counter_ge queue_waiting_max 3
 	assert_counter queue_full 0
 	assert_counter io_errors 0
 }
@@ -174,17 +174,17 @@ cached_pages() {
 	aoex -w 4 write $T 0 -f "$W"
 	stop_aoexd
 	local plain_ios
-	plain_ios=$(counter ios)
-	assert_counter held 0
+	plain_ios=$(counter queue_ios)
+	assert_counter queue_held 0
 	start_aoexd --read-ahead 0 --merge-delay 5000
 	aoex -w 4 write $T 0 -f "$W"
 	ref_put 0 "$W"
 	stop_aoexd
 	assert_disk_is_ref
 	local ios req
-	ios=$(counter ios) req=$(counter requests)
+	ios=$(counter queue_ios) req=$(counter queue_requests)
 	echo "# without delay ios=$plain_ios; with 5 ms ios=$ios for $req requests"
-	assert_counter_ge held 1
+	assert_counter_ge queue_held 1
 	# 4096 write frames, 4 outstanding: each I/O carries all four
 	[ "$ios" -le $((req / 4 + 8)) ] || fail "ios=$ios for $req requests with the delay"
 	[ "$ios" -lt "$plain_ios" ] || fail "the delay merged nothing more ($ios vs $plain_ios)"

@@ -188,18 +188,19 @@ static void test_minimal(void)
 	ok(d->accept.n == 0 && d->deny.n == 0, "minimal: no accept, no deny");
 	is_str(d->model, "aoexd", "minimal: model aoexd");
 	is_str(d->serial, "", "minimal: serial left to the daemon");
-	is_int(d->tune.queue_depth, CONF_DEF_QUEUE_DEPTH, "minimal: queue-depth 16");
+	is_int(d->tune.bufcnt, 16, "minimal: buffer-count 16");
+	is_int(d->tune.queue_depth, 64, "minimal: queue-depth 64");
 	/* the command line's defaults (aoexd --help), so a minimal file behaves like it */
 	ok(d->tune.direct_io && d->tune.write_policy == CONF_WRITE_THROUGH,
 	   "minimal: O_DIRECT, write-through");
 	ok(d->tune.read_ahead == 256 << 10 && d->tune.read_ahead_streams == 4 &&
 	   d->tune.write_behind == 512 << 10,
 	   "minimal: read-ahead 256K (4 streams), write-behind 512K");
-	ok(d->tune.write_back_max_dirty == 4 << 20 && d->tune.write_back_max_age_ms == 500 &&
+	ok(d->tune.max_dirty == 4 << 20 && d->tune.max_age_ms == 500 &&
 	   d->tune.merge_delay_us == 0, "minimal: write-back limits 4M/500 ms, no merge delay");
 
 	is_int(C->n_interfaces, 0, "minimal: serve every interface");
-	ok(C->mtu == 0 && C->rx_ring_frames == 256 && C->tx_ring_frames == 256,
+	ok(C->ifset.mtu == 0 && C->ifset.rx_ring_frames == 256 && C->ifset.tx_ring_frames == 256,
 	   "minimal: interface MTU, 256-frame rings");
 	is_str(C->control_socket, "/run/aoexd/ctl", "minimal: control socket");
 	is_str(C->control_group, "", "minimal: control socket for root only");
@@ -223,8 +224,8 @@ static void test_syntax(void)
 	is_str(C->devices[0].path, "/srv//a.img", "an unquoted word keeps its //");
 	ok(C->n_interfaces == 2 && !strcmp(C->interfaces[0], "e*") && !strcmp(C->interfaces[1], "v\"*"),
 	   "quoted patterns, an escaped quote");
-	ok(load_text("\r\nmtu = 1500\r\n/* a\r\n */ rx-ring-frames = 512\r\n") == 0 && C->mtu == 1500 &&
-	   C->rx_ring_frames == 512, "CRLF line ends");
+	ok(load_text("\r\nmtu = 1500\r\n/* a\r\n */ rx-ring-frames = 512\r\n") == 0 && C->ifset.mtu == 1500 &&
+	   C->ifset.rx_ring_frames == 512, "CRLF line ends");
 	setenv("T_CONF_DIR", "/srv/env", 1);
 	ok(load_text("device a { path = \"${T_CONF_DIR}/a.img\" shelf = 1 slot = 2 }\n") == 0 &&
 	   !strcmp(C->devices[0].path, "/srv/env/a.img"), "${VAR} in a string");
@@ -328,16 +329,16 @@ static const struct {
 	{ 1, "device a: path \"null:1000\": null:SIZE wants a size, a non-zero multiple of 512 bytes",
 	  "device a { path = null:1000 }\n" },
 	/* numbers and words */
-	{ 1, "queue-depth 1 is out of range 2..1024 (initiators stall below 2)", "queue-depth = 1\n" },
-	{ 2, "device a: queue-depth 1025 is out of range 2..1024 (initiators stall below 2)",
+	{ 1, "buffer-count 1 is out of range 2..65535", "buffer-count = 1\n" },
+	{ 2, "device a: queue-depth 1025 is out of range 1..1024",
 	  "device a {\n\tqueue-depth = 1025\n}\n" },
-	{ 1, "mtu 547 is out of range 548..65535 (36 header bytes and one 512-byte sector; "
+	{ 1, "mtu 547 is out of range 0 or 548..65535 (36 header bytes and one 512-byte sector; "
 	  "0 keeps the interface's own)", "mtu = 547\n" },
-	{ 2, "interface eth1: mtu 100 is out of range 548..65535 (36 header bytes and one 512-byte "
+	{ 2, "interface eth1: mtu 100 is out of range 0 or 548..65535 (36 header bytes and one 512-byte "
 	  "sector; 0 keeps the interface's own)", "interface eth1 {\n\tmtu = 100\n}\n" },
 	{ 1, "rx-ring-frames 4 is out of range 8..65536", "rx-ring-frames = 4\n" },
-	{ 1, "write-back-max-age 0 is out of range 1..60000 (milliseconds)", "write-back-max-age = 0\n" },
-	{ 1, "merge-delay 20000 is out of range 0..10000 (microseconds)", "merge-delay = 20000\n" },
+	{ 1, "write-back-max-age 0 is out of range 1..600000", "write-back-max-age = 0\n" },
+	{ 1, "merge-delay 20000 is out of range 0..10000", "merge-delay = 20000\n" },
 	{ 1, "write-policy \"sometimes\" is not one of write-through, write-back",
 	  "write-policy = \"sometimes\"\n" },
 	{ 2, "device a: write-policy \"writeback\" is not one of write-through, write-back",
@@ -389,7 +390,7 @@ static void test_file_errors(void)
 	snprintf(want, sizeof want, "%s:2: NUL byte in the file", scratch);
 	is_int(load_bytes("\nmtu = 0\0\n", 10), -1, "a NUL byte is refused");
 	is_str(err, want, "a NUL byte: its line");
-	ok(load_text("queue-depth = 1\n") < 0 && conf_load(scratch, C, NULL, 0) == -1,
+	ok(load_text("buffer-count = 1\n") < 0 && conf_load(scratch, C, NULL, 0) == -1,
 	   "no error buffer: still -1");
 	char tiny[12];
 	ok(conf_load(scratch, C, tiny, sizeof tiny) == -1 && strlen(tiny) == sizeof tiny - 1,
@@ -505,7 +506,7 @@ static void test_sizes(void)
 	}
 	ok(load_text("read-ahead = 64M\nwrite-behind = \"64M\"\nwrite-back-max-dirty = 1G\n") == 0 &&
 	   C->defaults.read_ahead == 64 << 20 && C->defaults.write_behind == 64 << 20 &&
-	   C->defaults.write_back_max_dirty == 1 << 30, "the largest read-ahead, write-behind, dirty");
+	   C->defaults.max_dirty == 1 << 30, "the largest read-ahead, write-behind, dirty");
 }
 
 /* ---- inheritance, round trip, comparison ------------------------------------- */
@@ -528,14 +529,14 @@ static void test_full(void)
 	is_str(d->path, "/srv/aoe/disk \"one\" $HOME\\x.img", "escapes in a string");
 	ok(d->read_only && !d->broadcast && d->offset == 1 << 20 && d->length == 1 << 30,
 	   "e1.2: read-only, no broadcast, offset 1M, length 1G");
-	ok(d->tune.queue_depth == 32 && d->tune.direct_io && d->tune.write_policy == CONF_WRITE_THROUGH &&
-	   d->tune.read_ahead == 4 << 20 && d->tune.read_ahead_streams == 2 && d->tune.write_behind == 0 &&
-	   d->tune.write_back_max_dirty == 8 << 20 && d->tune.write_back_max_age_ms == 1000 &&
+	ok(d->tune.bufcnt == 32 && d->tune.direct_io && d->tune.write_policy == CONF_WRITE_THROUGH &&
+	   d->tune.read_ahead == 4 << 20 && d->tune.read_ahead_streams == 2 && d->tune.write_behind == 4 << 10 &&
+	   d->tune.max_dirty == 8 << 20 && d->tune.max_age_ms == 1000 &&
 	   d->tune.merge_delay_us == 0, "e1.2: every tuning value its own");
-	ok(e->tune.queue_depth == 64 && !e->tune.direct_io && e->tune.write_policy == CONF_WRITE_BACK &&
+	ok(e->tune.bufcnt == 64 && !e->tune.direct_io && e->tune.write_policy == CONF_WRITE_BACK &&
 	   e->tune.read_ahead == 1 << 20 && e->tune.read_ahead_streams == 8 &&
-	   e->tune.write_behind == 1 << 20 && e->tune.write_back_max_dirty == 16 << 20 &&
-	   e->tune.write_back_max_age_ms == 250 && e->tune.merge_delay_us == 100,
+	   e->tune.write_behind == 1 << 20 && e->tune.max_dirty == 16 << 20 &&
+	   e->tune.max_age_ms == 250 && e->tune.merge_delay_us == 100,
 	   "e1.3: every tuning value inherited from the globals");
 	is_str(e->path, "null:4G", "e1.3: null:4G");
 	ok(f->shelf == 65534 && f->slot == 254, "the highest non-broadcast address");
@@ -543,14 +544,14 @@ static void test_full(void)
 
 	/* interface sections inherit the globals; patterns match */
 	conf_iface_get(C, "eth1", &ifc);
-	ok(ifc.mtu == 1500 && ifc.rx_ring_frames == 256 && ifc.tx_ring_frames == 512,
+	ok(ifc.set.mtu == 1500 && ifc.set.rx_ring_frames == 256 && ifc.set.tx_ring_frames == 512,
 	   "interface eth1: own mtu and rx ring, global tx ring");
 	conf_iface_get(C, "br-lan", &ifc);
-	ok(ifc.mtu == 9000 && ifc.rx_ring_frames == 1024 && ifc.tx_ring_frames == 64,
+	ok(ifc.set.mtu == 9000 && ifc.set.rx_ring_frames == 1024 && ifc.set.tx_ring_frames == 64,
 	   "interface br-lan through the \"br-*\" section");
 	conf_iface_get(C, "eth7", &ifc);
-	ok(!strcmp(ifc.name, "eth7") && ifc.mtu == 9000 && ifc.rx_ring_frames == 1024 &&
-	   ifc.tx_ring_frames == 512, "interface eth7: no section, the globals");
+	ok(!strcmp(ifc.name, "eth7") && ifc.set.mtu == 9000 && ifc.set.rx_ring_frames == 1024 &&
+	   ifc.set.tx_ring_frames == 512, "interface eth7: no section, the globals");
 	ok(conf_iface_served(C, "eth0") && conf_iface_served(C, "veth1") && !conf_iface_served(C, "veth2"),
 	   "conf_iface_served: patterns and names");
 	ok(conf_device_on_iface(d, "eth1") && !conf_device_on_iface(d, "eth0") &&
