@@ -89,15 +89,25 @@ void aoe_target_handle(struct aoe_target *t, const uint8_t *req, size_t len,
 		       uint8_t *out, struct aoe_outcome *o)
 {
 	struct aoe_hdr h;
+
+	if (!aoe_hdr_parse(req, len, &h)) {
+		memset(o, 0, sizeof *o);
+		drop(t, o, AOE_DROP_SHORT);
+		return;
+	}
+	aoe_target_handle_hdr(t, &h, req, len, my_mac, mtu, out, o);
+}
+
+void aoe_target_handle_hdr(struct aoe_target *t, const struct aoe_hdr *hp,
+			   const uint8_t *req, size_t len, const uint8_t my_mac[6],
+			   unsigned mtu, uint8_t *out, struct aoe_outcome *o)
+{
+	const struct aoe_hdr h = *hp;
 	bool changed = false, bad_len = false;
 	struct qc_params qp;
 	struct ext_peer *p;
 
 	memset(o, 0, sizeof *o);
-	if (!aoe_hdr_parse(req, len, &h)) {
-		drop(t, o, AOE_DROP_SHORT);
-		return;
-	}
 	o->cmd = h.cmd;
 	o->tag = h.tag;
 	if (h.flags & AOE_FLAG_R) {

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "ata.h"
+#include "frame.h"
 #include "mask.h"
 #include "peers.h"
 #include "qconfig.h"
@@ -112,6 +113,12 @@ unsigned aoe_max_sectors(unsigned mtu);
 void aoe_target_handle(struct aoe_target *t, const uint8_t *req, size_t len,
 		       const uint8_t my_mac[6], unsigned mtu,
 		       uint8_t *out, struct aoe_outcome *o);
+/* The same for a frame whose header the caller parsed already (h, from
+ * aoe_hdr_parse() of req): the daemon parses each frame once, to find the
+ * devices it is for. */
+void aoe_target_handle_hdr(struct aoe_target *t, const struct aoe_hdr *h,
+			   const uint8_t *req, size_t len, const uint8_t my_mac[6],
+			   unsigned mtu, uint8_t *out, struct aoe_outcome *o);
 
 /* The unsolicited Query Config reply sent at start (tag 0): builds the frame
  * for destination dst into out and returns its length (padded). */
