@@ -257,12 +257,11 @@ aoexd_once() {
 	make_disk 64
 	start_aoexd
 	kill -HUP "$AOEXD_PID"
-	sleep 0.1
+	poll_until 5 grep -q 'notice: SIGHUP' "$LOG" || fail "SIGHUP not logged"
 	assert_aoexd_alive
 	run aoex identify "$SHELF.$SLOT"
 	assert_success
 	stop_aoexd
-	grep -q 'notice: SIGHUP' "$LOG" || fail "SIGHUP not logged"
 }
 
 @test "aoex: usage errors exit 2, silence exits 3" {

@@ -23,6 +23,7 @@
 #   aoex ARG...                 the initiator on $IIF inside the namespace
 #   ns CMD...                   any command inside the namespace
 #   counter NAME                a key=value counter of the final stats lines
+#   live_stat NAME KEY          a counter now, from aoexctl stats on $CTL_SOCK
 #   assert_counter NAME VALUE   ... equal to VALUE
 #   make_disk SECTORS           random $DISK, with a reference copy in $REF
 #   ref_put LBA FILE            apply a write to $REF as the target should
@@ -315,6 +316,15 @@ stop_aoexd() {
 # aoexd_alive: still running?
 assert_aoexd_alive() {
 	pid_alive "$AOEXD_PID" || { cat "$LOG" >&2; fail "aoexd (pid $AOEXD_PID) is gone"; }
+}
+
+# live_stat NAME KEY: the counter KEY of device or interface NAME now,
+# from aoexctl stats on $CTL_SOCK (start aoexd with --control "$CTL_SOCK",
+# or a file whose control-socket is that); empty if there is none
+CTL_SOCK=$BATS_TEST_TMPDIR/ctl.sock
+live_stat() {
+	"${AOEXCTL:-$TOP_BUILDDIR/aoexctl}" -s "$CTL_SOCK" stats "$1" 2>/dev/null |
+		grep -oE "(^| )$2=[0-9]+" | cut -d= -f2
 }
 
 # counter NAME [LOG]: value of NAME=N in the (last) stats line
