@@ -329,7 +329,9 @@ public_dir() {
 	kill -STOP "$AOEXD_PID"
 	aoex -d "$TMAC" -s 2 -w 64 -t 100 -r 0 read 1.2 0 100 -o /dev/null || true
 	kill -CONT "$AOEXD_PID"
-	sleep 0.3	# let it take what the ring holds before asking
+	# until it has taken what the ring holds: every frame received or dropped
+	poll_until 5 eval '[ "$(ctl stats --json "$TIF" | jq ".interfaces[0].rx_frames + .interfaces[0].ring_drops")" = 50 ]' ||
+		fail "rx_frames + ring_drops never reached 50: $(ctl stats "$TIF")"
 	run ctl stats --json "$TIF"
 	assert_success
 	local rx drops

@@ -60,6 +60,17 @@ assert_acked() {
 	[ "$bad" -eq 0 ] || fail "$bad runs of acknowledged frames lost"
 }
 
+# acks_at_least BYTES: the writer's ack log has grown to BYTES (aoex writes
+# it in 4 KiB blocks: about 400 frames each)
+acks_at_least() { [ -f "$ACKS" ] && [ "$(stat -c %s "$ACKS")" -ge "$1" ]; }
+
+# writer_underway: until the writer has had frames acknowledged, and is
+# still writing
+writer_underway() {
+	poll_until 10 acks_at_least 1 || fail "nothing acknowledged within 10 s: $(cat "$BATS_TEST_TMPDIR/writer.out")"
+	pid_alive "$WPID" || fail "the writer finished before the signal: $(cat "$BATS_TEST_TMPDIR/writer.out")"
+}
+
 # assert_acked_via_target SECTORS BASE FILE: the same, read through the target
 assert_acked_via_target() {
 	aoex -w 16 read $T 0 "$1" -o "$R"
@@ -71,7 +82,9 @@ assert_acked_via_target() {
 	start_aoexd
 	random_file "$W" 130000
 	writer 100 "$W"
-	sleep 0.$((RANDOM % 4 + 2))
+	# at a random point of the stream: after 1 to 8 blocks of the ack log
+	poll_until 20 acks_at_least $(((RANDOM % 8 + 1) * 4096)) ||
+		fail "the stream did not get going: $(cat "$BATS_TEST_TMPDIR/writer.out")"
 	kill_daemon "$AOEXD_PID" KILL
 	wait "$WPID" || true
 	assert_acked 100 "$W" "$DISK"
@@ -82,7 +95,7 @@ assert_acked_via_target() {
 	echo "# $ACKED of 130000 sectors acknowledged before kill -9, all on disk" >&3
 }
 
-# signal_under_load SIG POLICY...: SIG in the middle of an 8 MiB stream
+# signal_under_load SIG POLICY...: SIG in the middle of a 64 MiB stream
 signal_under_load() {
 	local sig=$1
 	shift
@@ -90,7 +103,7 @@ signal_under_load() {
 	start_aoexd "$@"
 	random_file "$W" 131072
 	writer 0 "$W"
-	sleep 0.2
+	writer_underway
 	kill -"$sig" "$AOEXD_PID"
 }
 
@@ -121,7 +134,8 @@ signal_under_load() {
 
 @test "SIGHUP under load, write-through: the stream completes, all on disk" {
 	signal_under_load HUP
-	sleep 0.1
+	# the second SIGHUP once the first is handled, the stream still going
+	poll_until 5 grep -q 'notice: SIGHUP' "$LOG" || fail "the first SIGHUP was not handled"
 	kill -HUP "$AOEXD_PID"
 	wait "$WPID" || fail "the writer failed across SIGHUP: $(cat "$BATS_TEST_TMPDIR/writer.out")"
 	assert_acked 0 "$W" "$DISK"

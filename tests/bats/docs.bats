@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # docs.bats - operations: the man pages say what the programs do (every long
 # option of `aoexd --help' and `aoex --help' in its man page and back, every
-# option src/conf.c knows in aoexd.conf(5) and back), they render without
+# option `aoexd -c FILE --check' prints in aoexd.conf(5) and back), they render without
 # warnings, the systemd unit is valid, sd_notify says READY/RELOADING/
 # STOPPING at the right moments, and aoexd -D detaches only once serving.
 
@@ -65,21 +65,52 @@ same_sets() {
 	done
 }
 
-@test "aoexd.conf(5) describes every option src/conf.c knows, and no other" {
+have_blkid() { grep -q '^#define HAVE_BLKID 1' "$TOP_BUILDDIR/config.h"; }
+
+# conf_keys: every option and section name of the configuration file, as
+# the built aoexd prints them: `--check' spells out every key of every
+# section with its value, for a file with one acl, one interface and a
+# device section of each kind (path, uuid, label: they exclude each other)
+conf_keys() {
+	local f=$BATS_TEST_TMPDIR/keys.conf out
+	{
+		echo 'acl lab { accept = {"02:00:00:00:0a:02"} }'
+		echo 'interface "eth*" { mtu = 1500 }'
+		echo 'device d1 { shelf = 1 slot = 2 path = "null:1M" }'
+		if have_blkid; then
+			echo 'device d2 { shelf = 1 slot = 3 uuid = "0a1b2c3d-0000" }'
+			echo 'device d3 { shelf = 1 slot = 4 label = "nas" }'
+		fi
+	} >"$f"
+	out=$("$AOEXD" -c "$f" --check) || { echo "aoexd --check $f failed: $out" >&2; return 1; }
+	# `key = value', at the top or indented in a section; `NAME TITLE {'
+	sed -nE 's/^\t?([a-z][a-z-]*) = .*/\1/p; s/^([a-z]+) [^ ]+ \{$/\1/p' <<<"$out"
+	# without libblkid the parser still knows uuid and label: it refuses
+	# them by name, not as unknown options
+	if ! have_blkid; then
+		echo 'device d2 { shelf = 1 slot = 3 uuid = "0a1b" }' >"$f"
+		out=$("$AOEXD" -c "$f" --check 2>&1) || true
+		[[ $out == *"uuid needs libblkid"* ]] || { echo "uuid refused unexpectedly: $out" >&2; return 1; }
+		echo uuid
+		echo label
+	fi
+}
+
+@test "aoexd.conf(5) describes every option aoexd --check prints, and no other" {
 	local known page
-	# the libconfuse option tables: CFG_INT("name", ...), CFG_SEC("device", ...)
-	known=$(grep -oE 'CFG_[A-Z_]+\("[a-z-]+"' "$TOP_SRCDIR/src/conf.c" | sed 's/.*("//; s/"//' | sort -u)
-	[ "$(echo "$known" | wc -l)" -ge 30 ] || fail "too few options read from src/conf.c: $known"
+	known=$(conf_keys | sort -u) || fail "could not read the options from aoexd --check"
+	[ "$(echo "$known" | wc -l)" -ge 30 ] || fail "too few options read from aoexd --check: $known"
 	# the page: each option is a .TP tag `.B name', each section a `.SS name TITLE'
 	page=$( { sed -n '/^\.TP/{n;s/^\.B \([a-z][a-z\\-]*\)$/\1/p}' "$MAN/aoexd.conf.5"
 		  sed -n 's/^\.SS \([a-z]*\) [A-Z]* { \.\.\. }$/\1/p' "$MAN/aoexd.conf.5"; } |
 		sed 's/\\-/-/g' | sort -u)
-	same_sets "aoexd.conf" "$known" "$page" "src/conf.c"
+	same_sets "aoexd.conf" "$known" "$page" "aoexd --check"
 }
 
 @test "the sample aoexd.conf shows every option and loads" {
 	local known k
-	known=$(grep -oE 'CFG_[A-Z_]+\("[a-z-]+"' "$TOP_SRCDIR/src/conf.c" | sed 's/.*("//; s/"//' | sort -u)
+	known=$(conf_keys | sort -u) || fail "could not read the options from aoexd --check"
+	[ "$(echo "$known" | wc -l)" -ge 30 ] || fail "too few options read from aoexd --check: $known"
 	for k in $known; do
 		grep -qE "(^|[^a-z-])$k( = | [^ ]+ \\{)" "$TOP_SRCDIR/conf/aoexd.conf" ||
 			fail "conf/aoexd.conf does not show $k"
@@ -148,82 +179,138 @@ have_libsystemd() { grep -q '^#define HAVE_LIBSYSTEMD 1' "$TOP_BUILDDIR/config.h
 
 # notify_listen SOCKET LOG: a fake systemd, printing what arrives on the
 # notification socket and, from the initiator's end of the veth pair, each
-# AoE reply frame (ADV), in the order they come.
+# AoE reply frame, in the order they come.  At the Nth READY=1 it sends a
+# Query Config to every target at once (tag 0x5ead000N), and prints
+# "QC-ANSWER N eSHELF.SLOT" for each answer: a READY=1 sent before the
+# daemon serves would find no one to answer.  Other replies (the
+# advertisement) print as "ADV cmd=C".
 notify_listen() {
 	# exec'd straight from the background job, so teardown's kill hits python
 	# itself; fd 3 (bats' output) closed, and it ends by itself in 60 s
 	ip netns exec "$NS" python3 -u - "$1" "$IIF" >"$2" 2>&1 3>&- <<'EOF' &
-import os, select, socket, sys, time
+import select, socket, sys, time
 path, ifname = sys.argv[1], sys.argv[2]
 end = time.time() + 60
 u = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 u.bind(path)
 p = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x88A2))
 p.bind((ifname, 0))
+mac = p.getsockname()[4]
+ready = 0
 print("listening", flush=True)
 while time.time() < end:
     r, _, _ = select.select([p, u], [], [], 1)
     if p in r:	# frames first: they left before the datagram
         f = p.recv(9216)
-        if len(f) > 14 and f[14] & 0x08:
-            print("ADV cmd=%d" % f[19], flush=True)
+        if len(f) > 24 and f[14] & 0x08 and not f[14] & 0x04:
+            if f[20:22] == b"\x5e\xad":
+                print("QC-ANSWER %d e%d.%d" % (int.from_bytes(f[22:24], "big"),
+                      int.from_bytes(f[16:18], "big"), f[18]), flush=True)
+            else:
+                print("ADV cmd=%d" % f[19], flush=True)
     if u in r:
         for line in u.recv(4096).decode().split("\n"):
             print(line, flush=True)
+            if line == "READY=1":
+                ready += 1
+                # Query Config read to ffff.ff, padded to 60 bytes
+                q = (b"\xff" * 6 + mac + b"\x88\xa2\x10\x00\xff\xff\xff\x01" +
+                     b"\x5e\xad" + ready.to_bytes(2, "big"))
+                p.send(q + bytes(60 - len(q)))
 EOF
 	BG_PIDS+=("$!")
-	local i
-	for ((i = 0; i < 500; i++)); do
-		grep -q listening "$2" 2>/dev/null && return 0
-		sleep 0.01
-	done
-	fail "the notification listener did not start: $(cat "$2")"
+	poll_until 5 grep -q listening "$2" ||
+		fail "the notification listener did not start: $(cat "$2")"
 }
 
 # wait_line FILE PATTERN: until a line of FILE matches (5 s)
 wait_line() {
-	local i
-	for ((i = 0; i < 500; i++)); do
-		grep -qE "$2" "$1" && return 0
-		sleep 0.01
-	done
-	fail "no line matching '$2' in: $(cat "$1")"
+	poll_until 5 grep -qE "$2" "$1" || fail "no line matching '$2' in: $(cat "$1")"
 }
 
-@test "sd_notify: READY=1 after the advertisement, RELOADING=1/READY=1 on SIGHUP, STOPPING=1 on SIGTERM" {
+# notify_conf DEVICE...: a configuration file serving on $TIF: d1 is $DISK as
+# e1.2, d2 null:1M as e1.3
+notify_conf() {
+	local d
+	CONF=$BATS_TEST_TMPDIR/aoexd.conf
+	{
+		echo "interfaces = {\"$TIF\"}"
+		echo "control-socket = \"$BATS_TEST_TMPDIR/ctl.sock\""
+		echo "state-directory = \"$BATS_TEST_TMPDIR/state\""
+		for d in "$@"; do
+			case $d in
+			d1) echo "device d1 { path = \"$DISK\" shelf = 1 slot = 2 }" ;;
+			d2) echo "device d2 { path = \"null:1M\" shelf = 1 slot = 3 }" ;;
+			esac
+		done
+	} >"$CONF"
+}
+
+# notify_states FILE: the READY/RELOADING/STOPPING lines of FILE, on one line
+notify_states() { grep -E '^(READY|RELOADING|STOPPING)=1$' "$1" | tr '\n' ' '; }
+
+@test "sd_notify: READY=1 once it serves, RELOADING=1 then READY=1 around a SIGHUP reload of -c FILE, STOPPING=1 at SIGTERM" {
 	require_net
-	have_libsystemd || skip "built without libsystemd"
-	command -v python3 >/dev/null || skip "needs python3"
+	have_libsystemd ||
+		skip "built without libsystemd (no HAVE_LIBSYSTEMD in config.h): aoexd sends no notifications"
+	command -v python3 >/dev/null || skip "needs python3 for the fake systemd on NOTIFY_SOCKET"
 	local sock=$BATS_TEST_TMPDIR/notify.sock events=$BATS_TEST_TMPDIR/events
 	make_disk 64
+	notify_conf d1
 	notify_listen "$sock" "$events"
-	NOTIFY_SOCKET=$sock start_aoexd
-	wait_line "$events" '^READY=1$'
+	NOTIFY_SOCKET=$sock start_aoexd_argv -c "$CONF"
+	# the Query Config sent when READY=1 arrived was answered
+	wait_line "$events" '^QC-ANSWER 1 e1\.2$'
 	# the announcement reached the initiator before systemd heard "ready"
 	run grep -nE '^(ADV|READY=1)' "$events"
 	assert_line --index 0 --regexp '^[0-9]+:ADV cmd=1$'
+	assert_line --index 1 --regexp '^[0-9]+:READY=1$'
+	run aoex discover -W 300
+	assert_success
+	assert_line --regexp '^e1\.2 '
+	assert_equal "$(notify_states "$events")" "READY=1 "
+
+	# SIGHUP re-reads the file, which now has e1.3 too: READY=1 again once
+	# the new device answers
+	notify_conf d1 d2
 	kill -HUP "$AOEXD_PID"
-	wait_line "$events" '^RELOADING=1$'
-	[ "$(grep -c '^READY=1$' "$events")" = 2 ] || { sleep 0.5; [ "$(grep -c '^READY=1$' "$events")" = 2 ]; } ||
-		fail "READY=1 not sent again after SIGHUP: $(cat "$events")"
-	run grep -n -e '^RELOADING=1$' -e '^READY=1$' "$events"
-	assert_line --index 1 --regexp ':RELOADING=1$'
-	assert_line --index 2 --regexp ':READY=1$'
+	wait_line "$events" '^QC-ANSWER 2 e1\.3$'
+	grep -q 'notice: SIGHUP: configuration reloaded from .*: 1 added' "$LOG" ||
+		fail "the reload did not add e1.3: $(grep SIGHUP "$LOG")"
+	assert_equal "$(notify_states "$events")" "READY=1 RELOADING=1 READY=1 "
+
 	stop_aoexd
-	grep -qx 'STOPPING=1' "$events" || fail "no STOPPING=1: $(cat "$events")"
+	wait_line "$events" '^STOPPING=1$'
+	assert_equal "$(notify_states "$events")" "READY=1 RELOADING=1 READY=1 STOPPING=1 "
 	# no failed notification was logged
 	! grep -q 'sd_notify' "$LOG" || fail "sd_notify failed: $(grep sd_notify "$LOG")"
 }
 
-@test "without NOTIFY_SOCKET the notifications are silent" {
+# An empty NOTIFY_SOCKET is "not started by systemd" (sd_notify itself
+# would call it invalid and fail); a socket nobody listens on makes each
+# notification fail, which is logged and never stops the daemon.
+@test "sd_notify: an empty NOTIFY_SOCKET is no socket (nothing logged); an unreachable one is logged, and aoexd serves on" {
 	require_net
+	have_libsystemd ||
+		skip "built without libsystemd (no HAVE_LIBSYSTEMD in config.h): aoexd sends no notifications"
 	make_disk 64
-	unset NOTIFY_SOCKET
-	start_aoexd
+	NOTIFY_SOCKET='' start_aoexd
 	kill -HUP "$AOEXD_PID"
-	sleep 0.2
+	poll_until 5 grep -q 'notice: SIGHUP' "$LOG" || fail "SIGHUP not handled: $(cat "$LOG")"
 	stop_aoexd
-	! grep -q 'sd_notify' "$LOG" || fail "$(cat "$LOG")"
+	! grep -q 'sd_notify' "$LOG" || fail "an empty NOTIFY_SOCKET was used: $(grep sd_notify "$LOG")"
+
+	NOTIFY_SOCKET=$BATS_TEST_TMPDIR/nobody.sock start_aoexd
+	poll_until 5 grep -q 'warning: sd_notify("READY=1' "$LOG" || fail "no warning for READY=1: $(cat "$LOG")"
+	run aoex identify "$SHELF.$SLOT"
+	assert_success
+	assert_line 'sectors=64'
+	kill -HUP "$AOEXD_PID"
+	poll_until 5 grep -q 'warning: sd_notify("RELOADING=1' "$LOG" ||
+		fail "no warning for RELOADING=1: $(cat "$LOG")"
+	stop_aoexd
+	grep -q 'warning: sd_notify("STOPPING=1' "$LOG" || fail "no warning for STOPPING=1: $(cat "$LOG")"
+	grep -q 'No such file or directory' "$LOG" || fail "the reason is not logged: $(grep sd_notify "$LOG")"
 }
 
 @test "aoexd -D: the parent exits 0 once the child serves; the daemon answers and stops on SIGTERM" {

@@ -22,6 +22,7 @@ setup() {
 	SMALL_FS=
 	DIO_DIR=
 	LOOPDEV=
+	SLOW_CG=
 	# bats' temporary directory may sit on tmpfs: put the disk where
 	# O_DIRECT works, so the aligned path (and its bounce cases) is tested
 	if [ "$(stat -f -c %T "$BATS_TEST_TMPDIR")" = tmpfs ]; then
@@ -35,6 +36,8 @@ teardown() {
 	aoexbats_teardown
 	if [ -n "${SMALL_FS:-}" ]; then umount -l "$SMALL_FS" 2>/dev/null || true; fi
 	if [ -n "${LOOPDEV:-}" ]; then losetup -d "$LOOPDEV" 2>/dev/null || true; fi
+	# empty once its processes are gone (aoexbats_teardown reaped them)
+	if [ -n "${SLOW_CG:-}" ]; then rmdir "$SLOW_CG" 2>/dev/null || true; fi
 	if [ -n "${DIO_DIR:-}" ]; then rm -rf "$DIO_DIR"; fi
 }
 
@@ -47,6 +50,25 @@ le_counter() {
 
 # kill9: kill aoexd at once, as a crash would (nothing is written back)
 kill9() { kill_daemon "$AOEXD_PID" KILL; }
+
+# slow_disk BYTES_PER_S: $DISK (made already) behind a loop device whose
+# writes a cgroup v1 blkio throttle holds to BYTES_PER_S for the processes
+# slow_join puts in it; DISK is the loop device then, DISK_IMG the file
+slow_disk() {
+	local cg=/sys/fs/cgroup/blkio dev
+	[ -e "$cg/blkio.throttle.write_bps_device" ] ||
+		skip "needs the cgroup v1 blkio controller with throttling at $cg, to make a slow disk"
+	command -v losetup >/dev/null || skip "needs losetup"
+	DISK_IMG=$DISK
+	LOOPDEV=$(losetup --show -f "$DISK") || skip "no loop device"
+	DISK=$LOOPDEV
+	SLOW_CG=$cg/$NS
+	mkdir "$SLOW_CG"
+	dev=$(stat -L -c '%t %T' "$LOOPDEV")
+	echo "$((16#${dev% *})):$((16#${dev#* })) $1" >"$SLOW_CG/blkio.throttle.write_bps_device"
+}
+
+slow_join() { echo "$1" >"$SLOW_CG/cgroup.procs"; }
 
 # ------------------------------------------------------------ read-ahead
 
@@ -294,24 +316,52 @@ random_ops() {
 	assert_counter io_errors 0
 }
 
-@test "write-back: SIGTERM while writes wait for room exits 0, all written" {
+@test "write-back: writes wait for room on a slow disk; SIGTERM while they wait exits 0, all written" {
+	require_net
+	local t0 ms i bad=0 wpid
 	make_disk 16384
-	start_aoexd --write-back --write-behind 4K --max-dirty 16K --max-age 60000
-	random_file "$W" 8000
-	aoex -t 300 -r 0 -w 32 write $T 0 -f "$W" >/dev/null 2>&1 3>&- &
-	BG_PIDS+=("$!")
-	sleep 0.3
+	# 256 KiB/s: 16 KiB of dirty data take 62 ms to write out
+	slow_disk $((256 * 1024))
+	start_aoexd --write-back --write-behind 4K --max-dirty 16K --max-age 60000 --control "$CTL_SOCK"
+	slow_join "$AOEXD_PID"
+	# 512 KiB: 16 KiB can be acknowledged from buffers before anything is on
+	# disk, the other 496 KiB only as write-outs free room, at the disk's
+	# pace: 1.9 s at least.  Writes that did not wait would all be
+	# acknowledged in a few hundred milliseconds.
+	random_file "$W" 1024
+	t0=$(date +%s%N)
+	aoex -t 3000 -r 0 -w 32 write $T 0 -f "$W"
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	ref_put 0 "$W"
+	[ "$ms" -ge 1500 ] ||
+		fail "512 KiB acknowledged in $ms ms through a 256 KiB/s disk with --max-dirty 16K: the writes did not wait for room"
+	echo "# 512 KiB acknowledged in $ms ms (at least 1900 ms if writes wait for room)" >&3
+
+	# 1 MiB more (4 s at that pace); SIGTERM once 64 KiB of it is in
+	random_file "$W.2" 2048
+	aoex -t 1000 -r 0 -w 32 write $T 4096 -f "$W.2" >/dev/null 2>&1 3>&- &
+	wpid=$!
+	BG_PIDS+=("$wpid")
+	poll_until 10 eval '[ "$(live_stat "e$T" writes)" -ge $((512 + 64)) ]' ||
+		fail "the second stream did not start: writes=$(live_stat "e$T" writes)"
+	pid_alive "$wpid" || fail "the second stream finished before SIGTERM: nothing waited"
 	stop_aoexd
-	# every sector is the old or the new data, never anything else
-	local i bad=0
-	for ((i = 0; i < 8000; i += 500)); do
-		if ! sectors "$DISK" "$i" 1 | cmp -s - <(sectors "$W" "$i" 1) &&
-		   ! sectors "$DISK" "$i" 1 | cmp -s - <(sectors "$REF" "$i" 1); then
+	wait "$wpid" || true
+	DISK=$DISK_IMG
+	losetup -d "$LOOPDEV"
+	LOOPDEV=
+	# the first stream whole; in the second every sector is the old or the
+	# new data, never anything else
+	sectors "$DISK" 0 1024 | cmp - "$W" || fail "the first 512 KiB are not on disk"
+	for ((i = 0; i < 2048; i += 64)); do
+		if ! sectors "$DISK" $((4096 + i)) 1 | cmp -s - <(sectors "$W.2" "$i" 1) &&
+		   ! sectors "$DISK" $((4096 + i)) 1 | cmp -s - <(sectors "$REF" $((4096 + i)) 1); then
 			bad=$((bad + 1))
 		fi
 	done
 	[ "$bad" -eq 0 ] || fail "$bad sampled sectors are neither old nor new data"
 	assert_counter wb_errors 0
+	assert_counter io_errors 0
 }
 
 @test "write-back: FLUSH makes acknowledged writes durable (kill -9 after it)" {
@@ -338,7 +388,9 @@ random_ops() {
 	random_file "$W" 2048
 	aoex -w 16 write $T 100 -f "$W"
 	ref_put 100 "$W"
-	sleep 1
+	# 200 ms after the write; the FLUSH test shows partial buffers otherwise
+	# stay (--max-age 60000)
+	poll_until 5 cmp -s "$DISK" "$REF" || fail "not on disk 5 s after the write, with --max-age 200"
 	kill9
 	assert_disk_is_ref
 }
@@ -367,6 +419,8 @@ random_ops() {
 	make_disk 65536
 	start_aoexd
 	local i n=0 ok=()
+	# a sleep on purpose: the crash comes at a random moment of the writes,
+	# and what is asserted (acknowledged => on disk) holds whenever it comes
 	(sleep "0.$((RANDOM % 8 + 2))"; kill -KILL "$AOEXD_PID") 3>&- &
 	BG_PIDS+=("$!")
 	for ((i = 0; i < 32; i++)); do

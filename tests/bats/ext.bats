@@ -859,13 +859,15 @@ active=reset,tag_inc_le"
 
 @test "congestion: the delay is a timer, other initiators are served meanwhile" {
 	make_disk 64
-	start_aoexd
+	start_aoexd --control "$CTL_SOCK"
 	local err=$BATS_TEST_TMPDIR/probe.err out=$BATS_TEST_TMPDIR/probe.out pid t0 ms
 	aoex -v -d "$TMAC" probe $T --burst 4 --id 9001 >"$out" 2>"$err" 3>&- &
 	pid=$!
 	BG_PIDS+=("$pid")
 	wait_sent "$err"
-	sleep 0.05
+	# the target has the first probe and the burst of 4, and holds their replies
+	poll_until 5 eval '[ "$(live_stat "e$T" congestion_probes)" = 5 ] && [ "$(live_stat "e$T" congestion_delays)" = 1 ]' ||
+		fail "the probe burst did not arrive: $(live_stat "e$T" congestion_probes) probes"
 	t0=$(date +%s%N)
 	aoex -m "$MAC_B" -d "$TMAC" -s 2 read $T 0 8 -o "$R"
 	ms=$(ms_since "$t0")
@@ -1012,7 +1014,7 @@ active=tag_random"
 @test "a duplicate that arrives while its original is in flight is answered after it, written once" {
 	make_disk 64
 	mk_payloads
-	start_aoexd
+	start_aoexd --control "$CTL_SOCK"
 	run aoex ext $T tag_inc_le
 	assert_success
 	# stopped, the daemon leaves both frames in its RX ring: it then takes
@@ -1022,7 +1024,10 @@ active=tag_random"
 	ns "$AOEX" -i "$IIF" raw -W 0 "$(wframe 07000000 30 "$A")" >/dev/null || true
 	ns "$AOEX" -i "$IIF" raw -W 0 "$(wframe 07000000 30 "$B")" >/dev/null || true
 	kill -CONT "$AOEXD_PID"
-	sleep 0.5
+	# until both are answered: the write's reply and the duplicate's, after
+	# the advertisement and the Query Config and 0x23 replies of aoex ext
+	poll_until 5 eval '[ "$(live_stat "$TIF" tx_frames)" = 5 ]' ||
+		fail "tx_frames=$(live_stat "$TIF" tx_frames), want 5"
 	stop_aoexd
 	disk_has 30 "$A"
 	assert_counter writes 1

@@ -129,7 +129,9 @@ stale_run() {
 	aoex "${FAST[@]}" "$@" -T 1000 -w 16 write $T 0 -f "$W.A"
 	aoex "${FAST[@]}" "$@" -T 3000 -w 16 write $T 0 -f "$W.B"
 	[ $((SECONDS - t0)) -lt 2 ] || skip "writing A and B took over 1 s: the replays did not come after B"
-	# every replay of A is out (1.5 s after its original) and applied
+	# every replay of A is out (1.5 s after its original) and applied: a
+	# sleep on purpose, waiting out the replay window (the bridge counts
+	# replays sent, not those still held, so there is nothing to poll for)
 	sleep 2
 	aoex "${FAST[@]}" -w 16 read $T 0 2048 -o "$R"
 	stop_bridge

@@ -9,7 +9,7 @@
 #
 # Environment:
 #   AOEXD, AOEX        the binaries (default: the build tree above this dir)
-#   TOP_SRCDIR         the source tree (for src/options.c)
+#   TOP_SRCDIR         the source tree (man pages, conf/, tests/)
 #   AOEXD_EXTRA_ARGS   added to every aoexd command line, e.g.
 #                      "--no-rx-ring --no-tx-ring" to run a suite on the
 #                      recvmmsg/sendmmsg fallback path instead of the rings
@@ -19,9 +19,11 @@
 #   start_aoexd [OPT...]        aoexd OPT... $SHELF $SLOT $TIF $DISK, wait ready
 #   start_aoexd_argv ARG...     aoexd ARG... (full command line), wait ready
 #   stop_aoexd [PID] [SIG]      SIGTERM (or SIG), assert exit 0 and stats lines
+#   poll_until SECONDS CMD...   retry CMD every 10 ms until it succeeds
 #   aoex ARG...                 the initiator on $IIF inside the namespace
 #   ns CMD...                   any command inside the namespace
 #   counter NAME                a key=value counter of the final stats lines
+#   live_stat NAME KEY          a counter now, from aoexctl stats on $CTL_SOCK
 #   assert_counter NAME VALUE   ... equal to VALUE
 #   make_disk SECTORS           random $DISK, with a reference copy in $REF
 #   ref_put LBA FILE            apply a write to $REF as the target should
@@ -193,6 +195,22 @@ pid_alive() {
 	[ -n "$st" ] && [ "$st" != Z ]
 }
 
+# poll_until SECONDS CMD...: run CMD (a command or a function of this
+# shell) every 10 ms until it succeeds: 0 then, 1 once SECONDS (whole
+# seconds) have passed without success.  For conditions that come in their
+# own time: `poll_until 5 grep -q 'ready' "$LOG" || fail "..."'.
+poll_until() {
+	local now end
+	now=${EPOCHREALTIME//[^0-9]/}
+	end=$((now + $1 * 1000000))
+	shift
+	until "$@"; do
+		now=${EPOCHREALTIME//[^0-9]/}
+		[ "$now" -lt "$end" ] || return 1
+		sleep 0.01
+	done
+}
+
 # wait_exit PID SECONDS: until PID is gone; 1 on timeout
 wait_exit() {
 	local i n=$(($2 * 100))
@@ -298,6 +316,15 @@ stop_aoexd() {
 # aoexd_alive: still running?
 assert_aoexd_alive() {
 	pid_alive "$AOEXD_PID" || { cat "$LOG" >&2; fail "aoexd (pid $AOEXD_PID) is gone"; }
+}
+
+# live_stat NAME KEY: the counter KEY of device or interface NAME now,
+# from aoexctl stats on $CTL_SOCK (start aoexd with --control "$CTL_SOCK",
+# or a file whose control-socket is that); empty if there is none
+CTL_SOCK=$BATS_TEST_TMPDIR/ctl.sock
+live_stat() {
+	"${AOEXCTL:-$TOP_BUILDDIR/aoexctl}" -s "$CTL_SOCK" stats "$1" 2>/dev/null |
+		grep -oE "(^| )$2=[0-9]+" | cut -d= -f2
 }
 
 # counter NAME [LOG]: value of NAME=N in the (last) stats line

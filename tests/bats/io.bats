@@ -380,9 +380,70 @@ io_multi_mib_window16() {
 	assert_counter tx_dropped 0
 }
 
+# open_flags: the open flags (octal, /proc/PID/fdinfo) of aoexd's file
+# descriptor for $DISK
+open_flags() {
+	local fd
+	for fd in "/proc/$AOEXD_PID/fd/"*; do
+		if [ "$fd" -ef "$DISK" ]; then
+			awk '$1 == "flags:" { print $2 }' "/proc/$AOEXD_PID/fdinfo/${fd##*/}"
+			return 0
+		fi
+	done
+	fail "aoexd (pid $AOEXD_PID) has no descriptor for $DISK: $(ls -l "/proc/$AOEXD_PID/fd/")"
+}
+
+# assert_open_flags [+-]FLAG...: aoexd's descriptor for $DISK has (+) or
+# lacks (-) each of O_DIRECT and O_DSYNC; where the file system has no
+# O_DIRECT (aoexd says so and falls back), +O_DIRECT means it must lack it
+assert_open_flags() {
+	local flags have want f v
+	flags=$(open_flags) || return 1
+	for want in "$@"; do
+		if [ "$want" = +O_DIRECT ] && grep -q "no O_DIRECT on this file system" "$LOG"; then
+			want=-O_DIRECT
+		fi
+		f=${want#?}
+		case $f in
+		O_DSYNC) v=010000 ;;
+		O_DIRECT)
+			case $(uname -m) in
+			x86_64 | i?86) v=040000 ;;
+			aarch64 | arm*) v=0200000 ;;
+			*) skip "O_DIRECT's value on $(uname -m) is not known here" ;;
+			esac ;;
+		esac
+		have=$(((8#$flags & 8#$v) != 0))
+		case $want in
+		+*) [ "$have" = 1 ] || fail "the backing file is open without $f (flags $flags)" ;;
+		-*) [ "$have" = 0 ] || fail "the backing file is open with $f (flags $flags)" ;;
+		esac
+	done
+}
+
+io_open_flags() {
+	make_disk 64
+	start_aoexd
+	! grep -q "no O_DIRECT on this file system" "$LOG" ||
+		skip "$(dirname "$DISK") has no O_DIRECT: aoexd falls back to buffered I/O there"
+	assert_open_flags +O_DIRECT -O_DSYNC
+	stop_aoexd
+	start_aoexd -s
+	assert_open_flags +O_DIRECT +O_DSYNC
+	stop_aoexd
+	start_aoexd --buffered
+	assert_open_flags -O_DIRECT -O_DSYNC
+	grep -q "read-write, buffered" "$LOG" || fail "not served buffered"
+	stop_aoexd
+	start_aoexd --buffered -s
+	assert_open_flags -O_DIRECT +O_DSYNC
+	stop_aoexd
+}
+
 io_direct_sync() {
 	make_disk 4096
 	start_aoexd -d -s
+	assert_open_flags +O_DIRECT +O_DSYNC
 	# odd LBAs and counts: the O_DIRECT bounce path where the file system
 	# has O_DIRECT, plain I/O where it has not
 	random_file "$W" 3
@@ -439,8 +500,9 @@ io_direct_sync() {
 @test "fallback: 5 MiB round trip with 16 frames outstanding" { io_path fallback; io_multi_mib_window16; }
 @test "plain recvfrom/sendto (--no-mmsg): 5 MiB round trip with 16 frames outstanding" { io_path plain; io_multi_mib_window16; }
 
-@test "ring: -d -s (O_DIRECT, O_SYNC) round trip at odd offsets" { io_path ring; io_direct_sync; }
-@test "fallback: -d -s (O_DIRECT, O_SYNC) round trip at odd offsets" { io_path fallback; io_direct_sync; }
+@test "ring: -d -s (O_DIRECT, O_DSYNC) round trip at odd offsets" { io_path ring; io_direct_sync; }
+@test "fallback: -d -s (O_DIRECT, O_DSYNC) round trip at odd offsets" { io_path fallback; io_direct_sync; }
+@test "open flags of the backing file: O_DIRECT by default, O_DSYNC with -s, neither with --buffered" { io_open_flags; }
 
 @test "ring: backing store out of space -> ATA error, log line, daemon serves on" { io_path ring; io_store_fails; }
 @test "fallback: backing store out of space -> ATA error, log line, daemon serves on" { io_path fallback; io_store_fails; }

@@ -40,7 +40,8 @@ capture_wait() {
 		[ "$(wc -l <"$CAP")" -ge "$1" ] && break
 		sleep 0.01
 	done
-	sleep 0.1	# anything that should not be there would come now
+	# a sleep on purpose: anything that should not be there would come now
+	sleep 0.1
 	kill "$CAP_PID" 2>/dev/null || true
 	wait "$CAP_PID" 2>/dev/null || true
 }

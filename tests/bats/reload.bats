@@ -124,7 +124,10 @@ make_images() {
 		fail "the write is on disk already: the test would prove nothing"
 	aoex -w 16 bench 1.1 --mode randread --seconds 3 >"$BATS_TEST_TMPDIR/bench" 2>&1 &
 	BG_PIDS+=($!)
-	sleep 1
+	# the reload comes once d1 is under load, and while it still is
+	poll_until 5 eval '[ "$(live_stat d1 reads)" -ge 100 ]' ||
+		fail "the bench did not get going: reads=$(live_stat d1 reads)"
+	pid_alive "${BG_PIDS[-1]}" || fail "the bench ended before the reload: $(cat "$BATS_TEST_TMPDIR/bench")"
 	conf_devices d1
 	hup
 	wait "${BG_PIDS[-1]}" || fail "bench failed: $(cat "$BATS_TEST_TMPDIR/bench")"
@@ -287,7 +290,7 @@ make_images() {
 	set_mtu 1000
 	wait_log "notice: $TIF: mtu 9000 -> 1000"
 	[ "$(grep -c "notice: $TIF: attached" "$LOG")" -eq 2 ] || wait_log "notice: $TIF: attached.*" 1
-	sleep 0.2
+	poll_until 5 eval 'aoex discover -W 300 | grep -q "sectors=1 "' || true
 	run aoex discover -W 300
 	assert_output --partial "sectors=1 "
 	aoex read 1.1 0 4 -o "$R"

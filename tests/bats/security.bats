@@ -201,16 +201,19 @@ rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 	[ -x "$AOEFLOOD" ] || fail "AOEFLOOD=$AOEFLOOD: build it with make check TESTS="
 	make_disk 8192
 	start_aoexd
-	local rss0 rss1 base flood fl
+	local rss0 rss1 base flood fl rx0
 	aoex -w 16 read $T 0 8192 -o "$R"		# warm up: buffers, rings
 	rss0=$(rss_kb "$AOEXD_PID")
 	run aoex -w 4 bench $T --mode randread --seconds 1
 	assert_success
 	base=$(grep -oE 'iops=[0-9]+' <<<"$output")
+	rx0=$(ns cat "/sys/class/net/$TIF/statistics/rx_packets")
 	ip netns exec "$NS" "$AOEFLOOD" -i "$IIF" --pps "${FLOOD_PPS:-20000}" --seconds 6 >"$BATS_TEST_TMPDIR/flood.out" 2>&1 3>&- &
 	fl=$!
 	BG_PIDS+=("$fl")
-	sleep 1
+	# measure once the flood is on the wire
+	poll_until 5 eval '[ "$(ns cat "/sys/class/net/$TIF/statistics/rx_packets")" -ge $((rx0 + 1000)) ]' ||
+		fail "the flood did not start: $(cat "$BATS_TEST_TMPDIR/flood.out")"
 	run aoex -w 4 -t 200 -r 10 bench $T --mode randread --seconds 3
 	assert_success
 	assert_output --partial "errors=0"
@@ -251,8 +254,9 @@ capsets() { awk '/^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs):/ { printf "%s%s ", $1,
 	assert_success
 	kill -HUP "$AOEXD_PID"
 	ns ip link set "$TIF" down
+	poll_until 5 grep -q "notice: $TIF: detached (down)" "$LOG" || fail "the link going down was not seen"
 	ns ip link set "$TIF" up
-	sleep 0.2
+	poll_until 5 grep -q "notice: $TIF: attached" "$LOG" || fail "$TIF not attached again"
 	aoex -t 300 -r 5 read $T 0 256 -o "$R"
 	cmp "$R" "$REF"
 	stop_aoexd

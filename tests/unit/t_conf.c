@@ -213,10 +213,17 @@ static void test_minimal(void)
 /* what libconfuse's syntax allows, through the comment blanking */
 static void test_syntax(void)
 {
-	ok(load_text("device a { path = /srv//a.img# no space before the comment\n"
-		     "  shelf = 1; slot = 2 }\n") != 0, "a ';' is not a separator");
-	ok(load_text("device a { path = /srv//a.img# no space before the comment\n"
-		     "  shelf = 1, slot = 2 }\n") != 0, "nor is a ','");
+	char want[CONF_MSG_MAX + PATH_MAX];
+
+	/* "1;" is one word, not an integer and a separator */
+	is_int(load_text("device a { path = /srv//a.img# no space before the comment\n"
+			 "  shelf = 1; slot = 2 }\n"), -1, "a ';' is not a separator");
+	snprintf(want, sizeof want, "%s:2: device a: invalid integer value for option 'shelf'", scratch);
+	is_str(err, want, "... the shelf's value \"1;\" is refused at its line");
+	is_int(load_text("device a { path = /srv//a.img# no space before the comment\n"
+			 "  shelf = 1, slot = 2 }\n"), -1, "nor is a ','");
+	snprintf(want, sizeof want, "%s:2: device a: unexpected token ','", scratch);
+	is_str(err, want, "... the ',' is named at its line");
 	ok(load_text("device a{path=/srv//a.img#comment\nshelf=1 slot=2}interfaces={'e*', \"v\\\"*\"}") == 0,
 	   "no spaces, no final newline, unquoted path with //, single quotes");
 	if (err[0])
@@ -637,9 +644,14 @@ static void test_device_equal(void)
 {
 	struct conf_device a, b;
 
+	const struct conf_device *d;
+
 	if (conf_load(src("tests/unit/conf/full.conf"), C, err, sizeof err) < 0)
 		return;
-	a = *conf_device_find(C, "e1.2");
+	d = conf_device_find(C, "e1.2");
+	if (!ok(d, "full.conf has device e1.2 to compare"))
+		return;
+	a = *d;
 	b = a;
 	b.line = 99;
 	ok(conf_device_equal(&a, &b), "equal: the line does not count");

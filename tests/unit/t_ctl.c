@@ -97,6 +97,32 @@ static void status_line(void)
 	is_int(ctl_parse_status("okay\n", 5, msg, sizeof msg, &body), -1, "neither");
 }
 
+/* The pair key of r holds type and value v (for a string: s): a failed
+ * check naming what is wrong when the key is missing, never a NULL
+ * dereference. */
+#define has_kv(r, key, type, v, s, what) kv_check(r, key, type, v, s, what, __FILE__, __LINE__)
+
+static int kv_check(const struct ctl_rec *r, const char *key, enum ctl_vtype type, uint64_t v,
+		    const char *s, const char *what, const char *file, int line)
+{
+	const struct ctl_kv *kv = ctl_rec_get(r, key);
+	char why[200] = "";
+
+	if (!kv)
+		snprintf(why, sizeof why, "no key \"%s\" in the record", key);
+	else if (kv->type != type)
+		snprintf(why, sizeof why, "%s: type %d, want %d", key, (int)kv->type, (int)type);
+	else if (type == CTL_V_STR && strcmp(kv->s, s) != 0)
+		snprintf(why, sizeof why, "%s=\"%s\", want \"%s\"", key, kv->s, s);
+	else if (type != CTL_V_STR && kv->v != v)
+		snprintf(why, sizeof why, "%s=%llu, want %llu", key, (unsigned long long)kv->v,
+			 (unsigned long long)v);
+	tap_ok(!why[0], file, line, "%s", what);
+	if (why[0])
+		printf("#   %s\n", why);
+	return !why[0];
+}
+
 static void records(void)
 {
 	struct ctl_rec r, back;
@@ -115,22 +141,19 @@ static void records(void)
 			 "per_wakeup=12.34 target=e1.2 weird=a_b\"c_\n") == 0, "text: %s", b.p);
 	is_int(ctl_rec_parse(b.p, b.len, &back), 0, "text parses back");
 	ok(strcmp(back.kind, "device") == 0 && strcmp(back.name, "my_disk") == 0, "... kind, name");
-	ok(ctl_rec_get(&back, "reads") && ctl_rec_get(&back, "reads")->v == 12, "... reads=12");
-	ok(ctl_rec_get(&back, "big")->v == UINT64_MAX, "... the largest counter");
-	ok(ctl_rec_get(&back, "per_wakeup")->type == CTL_V_CENTI &&
-	   ctl_rec_get(&back, "per_wakeup")->v == 1234, "... 12.34");
-	ok(ctl_rec_get(&back, "target")->type == CTL_V_STR, "... a string");
+	has_kv(&back, "reads", CTL_V_U64, 12, NULL, "... reads=12");
+	has_kv(&back, "big", CTL_V_U64, UINT64_MAX, NULL, "... the largest counter");
+	has_kv(&back, "per_wakeup", CTL_V_CENTI, 1234, NULL, "... 12.34");
+	has_kv(&back, "target", CTL_V_STR, 0, "e1.2", "... a string");
 	ok(!ctl_rec_get(&back, "writes"), "absent key: NULL");
 	/* fuzz_ctl: 14 whole digits and a bare dot print back as 17
 	 * characters "W.00": still the same hundredths when parsed again */
 	is_int(ctl_rec_parse("d x p=11111111111111.", 21, &back), 0, "14 digits and a dot");
-	ok(ctl_rec_get(&back, "p")->type == CTL_V_CENTI &&
-	   ctl_rec_get(&back, "p")->v == 1111111111111100ULL, "... hundredths");
+	has_kv(&back, "p", CTL_V_CENTI, 1111111111111100ULL, NULL, "... hundredths");
 	ctl_buf_reset(&b);
 	ctl_rec_text(&b, &back);
 	is_int(ctl_rec_parse(b.p, b.len, &r), 0, "... printed back: %s", b.p);
-	ok(ctl_rec_get(&r, "p")->type == CTL_V_CENTI &&
-	   ctl_rec_get(&r, "p")->v == 1111111111111100ULL, "... the same value again");
+	has_kv(&r, "p", CTL_V_CENTI, 1111111111111100ULL, NULL, "... the same value again");
 	ctl_rec_init(&r, "device", "my disk");
 	ctl_rec_u64(&r, "reads", 12);
 	ctl_rec_u64(&r, "big", UINT64_MAX);
