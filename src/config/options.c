@@ -113,14 +113,16 @@ static const char usage_tail[] =
 "busy address, no such interface, no permission, an invalid configuration\n"
 "file: \"aoexd: error: FILE:LINE: reason\"), 2 on a usage error.\n";
 
-/* Where each tunable's help goes: the vblade section holds the ones with
- * a short option, "Disk I/O" the other device tunables, "Identity and
- * network" the interface ones. */
+/* One tunable's --help entry: the option, its help wrapped to 80 columns,
+ * and a last line "(RANGE, default DEF)" (docs.bats checks the man page
+ * says the same).  The vblade section holds the ones with a short option,
+ * "Disk I/O" the other device tunables, "Identity and network" the
+ * interface ones. */
 static void put_tunable_help(FILE *f, const struct tunable *tu)
 {
 	char opt[64], range[48], def[48];
 	const char *p = tu->help;
-	int n;
+	int n, col;
 
 	if (tu->sopt)
 		n = snprintf(opt, sizeof opt, "  -%c, --%s%s%s", tu->sopt, tu->lopt,
@@ -133,16 +135,25 @@ static void put_tunable_help(FILE *f, const struct tunable *tu)
 		fprintf(f, "\n%*s", HELP_COL, "");
 	else
 		fprintf(f, "%*s", HELP_COL - n, "");
+	col = HELP_COL;
 	while (*p) {
-		size_t len = strcspn(p, "\n");
-		fprintf(f, "%.*s\n%*s", (int)len, p, HELP_COL, "");
-		p += len + (p[len] == '\n');
+		size_t w = strcspn(p, " ");
+		if (col > HELP_COL && col + 1 + (int)w > 79) {
+			fprintf(f, "\n%*s", HELP_COL, "");
+			col = HELP_COL;
+		} else if (col > HELP_COL) {
+			fputc(' ', f);
+			col++;
+		}
+		fprintf(f, "%.*s", (int)w, p);
+		col += (int)w;
+		p += w + (p[w] == ' ');
 	}
-	tunable_value_str(tu, tu->def, def);
 	if (tu->kind == TUNE_BOOL)
-		fprintf(f, "(default %s)\n", tu->def ? "on" : "off");
+		fprintf(f, "\n%*s(default %s)\n", HELP_COL, "", tu->def ? "on" : "off");
 	else
-		fprintf(f, "(%s, default %s)\n", tunable_range_str(tu, range), def);
+		fprintf(f, "\n%*s(%s, default %s)\n", HELP_COL, "", tunable_range_str(tu, range),
+			tunable_value_str(tu, tu->def, def));
 }
 
 static void usage(FILE *f)

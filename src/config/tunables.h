@@ -10,8 +10,9 @@
  *
  * X(field, kind, conf key, long option, short option, min, max, default,
  *   argument name, help)
- *   kind: UINT (unsigned), SIZE (bytes, uint64_t; multiples of 512 in the
- *   file, K/M/G suffixes), BOOL, POLICY (write-through/write-back).
+ *   kind: UINT (unsigned), MTU (unsigned, 0 or min..max), SIZE (bytes,
+ *   uint64_t, K/M/G suffixes), BOOL, POLICY (write-through/write-back).
+ *   The help is one paragraph; --help wraps it.
  *   A flag of 0 means the option has no short form.
  */
 #ifndef AOEX_TUNABLES_H
@@ -27,23 +28,15 @@
 /* Per device; set globally in the file as the defaults of every device. */
 #define DEVICE_TUNABLES(X) \
 	X(bufcnt, UINT, "buffer-count", "bufcnt", 'b', 2, 65535, 16, "N", \
-	  "requests the target queues, advertised in Query Config: how many an\n" \
-	  "initiator may have outstanding (the Linux initiator stalls below 2)") \
+	  "requests the target queues, advertised in Query Config: how many an initiator may have outstanding (the Linux initiator stalls below 2)") \
 	X(queue_depth, UINT, "queue-depth", "queue-depth", 0, 1, 1024, 64, "N", \
-	  "disk I/Os in flight at most; more requests wait in the queue, never\n" \
-	  "dropped while request buffers remain (4 x bufcnt, 64..4096)") \
+	  "disk I/Os in flight at most; more requests wait in the queue, never dropped while request buffers remain (4 x bufcnt, 64..4096)") \
 	X(direct_io, BOOL, "direct-io", "direct", 'd', 0, 1, 1, NULL, \
-	  "open the store with O_DIRECT, bypassing the page cache (the default;\n" \
-	  "--buffered turns it off); a file system without it falls back to\n" \
-	  "buffered I/O with a warning") \
+	  "open the store with O_DIRECT, bypassing the page cache (the default; --buffered turns it off); a file system without it falls back to buffered I/O with a warning") \
 	X(sync_writes, BOOL, "sync-writes", "sync", 's', 0, 1, 0, NULL, \
-	  "open the store with O_DSYNC: every write is durable when it is\n" \
-	  "acknowledged, even on a disk's volatile cache") \
+	  "open the store with O_DSYNC: every write is durable when it is acknowledged, even on a disk's volatile cache") \
 	X(write_policy, POLICY, "write-policy", "write-policy", 0, 0, 1, 0, "P", \
-	  "write-through: a write is acknowledged once it is on the store;\n" \
-	  "write-back: once it is in a buffer (up to max-dirty bytes, at most\n" \
-	  "max-age ms old, are lost if aoexd is killed; IDENTIFY then reports a\n" \
-	  "volatile write cache; FLUSH CACHE, SIGTERM and SIGHUP write it out)") \
+	  "write-through: a write is acknowledged once it is on the store; write-back: once it is in a buffer (up to max-dirty bytes, at most max-age ms old, are lost if aoexd is killed; IDENTIFY then reports a volatile write cache; FLUSH CACHE, SIGTERM and SIGHUP write it out)") \
 	X(read_ahead, SIZE, "read-ahead", "read-ahead", 0, 0, 64 * TUNE_M, 256 * TUNE_K, "SIZE", \
 	  "read-ahead chunk for sequential readers; 0 disables read-ahead") \
 	X(read_ahead_streams, UINT, "read-ahead-streams", "read-ahead-streams", 0, 1, 64, 4, "N", \
@@ -55,14 +48,12 @@
 	X(max_age_ms, UINT, "write-back-max-age", "max-age", 0, 1, 600000, 500, "MS", \
 	  "write-back: the oldest unwritten data's age at most, in milliseconds") \
 	X(merge_delay_us, UINT, "merge-delay", "merge-delay", 0, 0, 10000, 0, "US", \
-	  "when the disk is idle, hold the first request up to US microseconds\n" \
-	  "so that its neighbours arriving next merge into one I/O (0: off)")
+	  "when the disk is idle, hold the first request up to US microseconds so that its neighbours arriving next merge into one I/O (0: off)")
 
 /* Per interface; set globally and per interface section in the file. */
 #define IFACE_TUNABLES(X) \
 	X(mtu, MTU, "mtu", "mtu", 0, 548, 65535, 0, "N", \
-	  "use at most this MTU (it can only lower the interface's own; 0 keeps\n" \
-	  "it): a frame carries the 36-byte AoE and ATA header and a sector") \
+	  "use at most this MTU (it can only lower the interface's own; 0 keeps it): a frame carries the 36-byte AoE and ATA header and a sector") \
 	X(rx_ring_frames, UINT, "rx-ring-frames", "rx-frames", 0, 8, 65536, 256, "N", \
 	  "RX ring size in frames (PACKET_RX_RING)") \
 	X(tx_ring_frames, UINT, "tx-ring-frames", "tx-frames", 0, 8, 65536, 256, "N", \

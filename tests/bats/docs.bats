@@ -107,6 +107,13 @@ conf_keys() {
 	same_sets "aoexd.conf" "$known" "$page" "aoexd --check"
 }
 
+@test "aoexd(8) and aoexd.conf(5) give each tunable the range and default aoexd itself gives" {
+	# --help prints them from src/config/tunables.h, --check an empty file's
+	run python3 "$TOP_SRCDIR/tests/tools/man_facts.py" "$AOEXD" "$MAN"
+	assert_success
+	assert_output --regexp '# 1[0-9] options of aoexd\(8\), [1-9][0-9] keys'
+}
+
 @test "the sample aoexd.conf shows every option and loads" {
 	local known k
 	known=$(conf_keys | sort -u) || fail "could not read the options from aoexd --check"
