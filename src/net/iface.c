@@ -43,27 +43,19 @@ static void flush_due(struct loop_task *t)
 	iface_tx_flush(t->ctx);
 }
 
-int iface_open(struct iface *ifc, struct loop *l, const char *name, const struct net_opts *o,
-	       char *err, size_t errlen)
+/* Rings (where asked for and the kernel has them), the fallback buffers,
+ * the socket buffer sizes, for ifc->fd.  reopen: the interface to open a
+ * fresh socket on when a ring fails (a failed setsockopt can leave state);
+ * NULL for a descriptor we were given, which then just goes without. */
+static int setup(struct iface *ifc, const struct net_opts *o, const char *reopen,
+		 char *err, size_t errlen)
 {
 	struct rawsock rs;
 	char rerr[160];
 	int rc;
 
-	memset(ifc, 0, sizeof *ifc);
-	ifc->fd = -1;
-	ifc->loop = l;
-	ifc->flush_task = (struct loop_task){ .fn = flush_due, .ctx = ifc, .phase = LOOP_PHASE_SEND };
-	rc = rawsock_open(&rs, name, err, errlen);
-	if (rc < 0)
-		return rc;
-	ifc->fd = rs.fd;
-	ifc->ifindex = rs.ifindex;
-	memcpy(ifc->mac, rs.mac, 6);
-	ifc->mtu = rs.mtu;
 	if (o->mtu_max && o->mtu_max < ifc->mtu)
 		ifc->mtu = o->mtu_max;
-	snprintf(ifc->name, sizeof ifc->name, "%s", name);
 	ifc->frame_cap = (ifc->mtu + 14 + 63) & ~63u;
 	if (ifc->frame_cap < 2048)
 		ifc->frame_cap = 2048;	/* room for any reply, see ring_mtu */
@@ -75,22 +67,25 @@ int iface_open(struct iface *ifc, struct loop *l, const char *name, const struct
 	if (rxn || txn) {
 		rc = ring_setup(ifc->fd, &ifc->rings, ring_mtu, rxn, txn, rerr, sizeof rerr);
 		if (rc < 0 && rxn && txn) {
-			/* an old kernel may have RX rings but no TX ring (< 2.6.31):
-			 * a fresh socket, since a failed setsockopt can leave state */
-			log_info("%s: %s; trying the RX ring alone", name, rerr);
-			close(ifc->fd);
-			if (rawsock_open(&rs, name, err, errlen) < 0)
-				return -EIO;
-			ifc->fd = rs.fd;
+			/* an old kernel may have RX rings but no TX ring (< 2.6.31) */
+			log_info("%s: %s; trying the RX ring alone", ifc->name, rerr);
+			if (reopen) {
+				close(ifc->fd);
+				if (rawsock_open(&rs, reopen, err, errlen) < 0)
+					return -EIO;
+				ifc->fd = rs.fd;
+			}
 			txn = 0;
 			rc = ring_setup(ifc->fd, &ifc->rings, ring_mtu, rxn, 0, rerr, sizeof rerr);
 		}
 		if (rc < 0) {
-			log_info("%s: %s; using recvmmsg/sendmmsg", name, rerr);
-			close(ifc->fd);
-			if (rawsock_open(&rs, name, err, errlen) < 0)
-				return -EIO;
-			ifc->fd = rs.fd;
+			log_info("%s: %s; using recvmmsg/sendmmsg", ifc->name, rerr);
+			if (reopen) {
+				close(ifc->fd);
+				if (rawsock_open(&rs, reopen, err, errlen) < 0)
+					return -EIO;
+				ifc->fd = rs.fd;
+			}
 			rxn = txn = 0;
 		}
 	}
@@ -99,7 +94,7 @@ int iface_open(struct iface *ifc, struct loop *l, const char *name, const struct
 	ifc->rx_plain = !ifc->rx_ring && o->no_mmsg;
 	ifc->tx_plain = !ifc->tx_ring && o->no_mmsg;
 	if (alloc_fallback(ifc, !ifc->rx_ring, !ifc->tx_ring) < 0) {
-		snprintf(err, errlen, "%s: out of memory for packet buffers", name);
+		snprintf(err, errlen, "%s: out of memory for packet buffers", ifc->name);
 		iface_close(ifc);
 		return -ENOMEM;
 	}
@@ -108,6 +103,43 @@ int iface_open(struct iface *ifc, struct loop *l, const char *name, const struct
 	unsigned fs = ring_frame_size(ifc->mtu);
 	rawsock_set_buffers(ifc->fd, (int)(fs * (txn ? txn : 256)), (int)(fs * 256));
 	return 0;
+}
+
+static void init(struct iface *ifc, struct loop *l, const char *name)
+{
+	memset(ifc, 0, sizeof *ifc);
+	ifc->fd = -1;
+	ifc->loop = l;
+	ifc->flush_task = (struct loop_task){ .fn = flush_due, .ctx = ifc, .phase = LOOP_PHASE_SEND };
+	snprintf(ifc->name, sizeof ifc->name, "%s", name);
+}
+
+int iface_open(struct iface *ifc, struct loop *l, const char *name, const struct net_opts *o,
+	       char *err, size_t errlen)
+{
+	struct rawsock rs;
+	int rc;
+
+	init(ifc, l, name);
+	rc = rawsock_open(&rs, name, err, errlen);
+	if (rc < 0)
+		return rc;
+	ifc->fd = rs.fd;
+	ifc->ifindex = rs.ifindex;
+	memcpy(ifc->mac, rs.mac, 6);
+	ifc->mtu = rs.mtu;
+	return setup(ifc, o, name, err, errlen);
+}
+
+int iface_open_fd(struct iface *ifc, struct loop *l, int fd, const char *name, int ifindex,
+		  const uint8_t mac[6], unsigned mtu, const struct net_opts *o, char *err, size_t errlen)
+{
+	init(ifc, l, name);
+	ifc->fd = fd;
+	ifc->ifindex = ifindex;
+	memcpy(ifc->mac, mac, 6);
+	ifc->mtu = mtu;
+	return setup(ifc, o, NULL, err, errlen);
 }
 
 void iface_close(struct iface *ifc)

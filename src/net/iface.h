@@ -68,6 +68,11 @@ struct iface {
  * loop l. */
 int iface_open(struct iface *ifc, struct loop *l, const char *name, const struct net_opts *o,
 	       char *err, size_t errlen);
+/* The same with a descriptor already open (a packet socket handed over by
+ * a privileged process, or a test's socket pair) and the interface's
+ * facts; ifc owns fd from now on. */
+int iface_open_fd(struct iface *ifc, struct loop *l, int fd, const char *name, int ifindex,
+		  const uint8_t mac[6], unsigned mtu, const struct net_opts *o, char *err, size_t errlen);
 /* Closed (fd -1): receiving finds nothing, iface_tx_get() gives NULL, the
  * name and counters stay, so a detached interface can be opened again. */
 void iface_close(struct iface *ifc);
