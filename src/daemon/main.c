@@ -105,21 +105,6 @@ static void kick_all(void *ctx)
 
 /* --------------------------------------------------------- the parts */
 
-static void on_frame(void *ctx, unsigned i, struct iface *ifc, const uint8_t *f, size_t len)
-{
-	registry_frame(ctx, i, ifc, f, len);
-}
-
-static void on_attached(void *ctx, unsigned i, bool announce)
-{
-	registry_iface_attached(ctx, i, announce);
-}
-
-static void on_detached(void *ctx, unsigned i)
-{
-	registry_iface_detached(ctx, i);
-}
-
 static int on_reload(void *ctx)
 {
 	return daemon_reload(ctx);
@@ -207,16 +192,13 @@ static struct aoexd_conf *load_config(const struct options *o)
 
 static void start(struct daemon *dm, struct aoexd_conf *c)
 {
-	static const struct ifaces_ops ops = {
-		.frame = on_frame, .attached = on_attached, .detached = on_detached,
-	};
 	int rc;
 
 	if (loop_init(&dm->loop) < 0)
 		daemon_die("epoll: %s", strerror(errno));
 	dm->loop.end_of_batch = kick_all;
 	dm->loop.ctx = dm;
-	ifaces_init(&dm->ifs, &dm->loop, &ops, &dm->reg);
+	ifaces_init(&dm->ifs, &dm->loop, &registry_ifaces_ops, &dm->reg);
 	dm->ifs.no_rx_ring = dm->opts->no_rx_ring;
 	dm->ifs.no_tx_ring = dm->opts->no_tx_ring;
 	dm->ifs.no_mmsg = dm->opts->no_mmsg;

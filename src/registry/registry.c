@@ -230,6 +230,25 @@ void registry_iface_detached(struct registry *r, unsigned i)
 	r->idx[i].n = 0;
 }
 
+static void ops_frame(void *ctx, unsigned i, struct iface *ifc, const uint8_t *f, size_t len)
+{
+	registry_frame(ctx, i, ifc, f, len);
+}
+
+static void ops_attached(void *ctx, unsigned i, bool announce)
+{
+	registry_iface_attached(ctx, i, announce);
+}
+
+static void ops_detached(void *ctx, unsigned i)
+{
+	registry_iface_detached(ctx, i);
+}
+
+const struct ifaces_ops registry_ifaces_ops = {
+	.frame = ops_frame, .attached = ops_attached, .detached = ops_detached,
+};
+
 /* ------------------------------------------------------- advertisement */
 
 /* To everyone when broadcast (to the mask list, when it has entries), else

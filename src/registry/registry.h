@@ -63,7 +63,9 @@ void registry_init(struct registry *r, struct loop *l, struct ifaces *ifs, const
 /* Set the engine (before the first device starts). */
 void registry_set_engine(struct registry *r, struct engine *e, unsigned eng_max);
 
-/* ifaces_ops for the registry: frames, attach, detach. */
+/* The registry as the owner of the interfaces (ifaces_init()'s ops, with
+ * the registry as ctx): frames, attach, detach. */
+extern const struct ifaces_ops registry_ifaces_ops;
 void registry_frame(struct registry *r, unsigned i, struct iface *ifc, const uint8_t *f, size_t len);
 void registry_iface_attached(struct registry *r, unsigned i, bool announce);
 void registry_iface_detached(struct registry *r, unsigned i);

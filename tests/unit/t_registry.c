@@ -37,21 +37,6 @@ static int peer[2];	/* the test's ends of the two interfaces */
 static const uint8_t MAC_I[6] = { 2, 0, 0, 0, 9, 1 }, MAC_J[6] = { 2, 0, 0, 0, 9, 2 };
 static const uint8_t MAC_T[2][6] = { { 2, 0, 0, 0, 0xa, 1 }, { 2, 0, 0, 0, 0xa, 2 } };
 
-static void on_frame(void *ctx, unsigned i, struct iface *ifc, const uint8_t *f, size_t len)
-{
-	registry_frame(ctx, i, ifc, f, len);
-}
-
-static void on_attached(void *ctx, unsigned i, bool announce)
-{
-	registry_iface_attached(ctx, i, announce);
-}
-
-static void on_detached(void *ctx, unsigned i)
-{
-	registry_iface_detached(ctx, i);
-}
-
 /* Everything the frames started, done: the engine is sync, stores null. */
 static void settle(void)
 {
@@ -259,9 +244,6 @@ static void test_reload(void)
 
 int main(void)
 {
-	static const struct ifaces_ops ops = {
-		.frame = on_frame, .attached = on_attached, .detached = on_detached,
-	};
 	char err[200];
 
 	log_init("t_registry", LOG_WARNING, 0);
@@ -269,7 +251,7 @@ int main(void)
 		perror("epoll");
 		return 1;
 	}
-	ifaces_init(&S, &L, &ops, &R);
+	ifaces_init(&S, &L, &registry_ifaces_ops, &R);
 	registry_init(&R, &L, &S, "");
 	E = engine_new(&L, ENGINE_SYNC, 256, err, sizeof err);
 	registry_set_engine(&R, E, 256);
