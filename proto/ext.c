@@ -7,27 +7,30 @@
 
 #include <string.h>
 
-/* The table of names, in enum order: the one place that spells them. */
-static const char *const names[] = {
-	[EXT_NAME_RESET] = "reset",
-	[EXT_NAME_COALESCED] = "coalesced_read",
-	[EXT_NAME_TAG_LE] = "tag_inc_le",
-	[EXT_NAME_TAG_BE] = "tag_inc_be",
-	[EXT_NAME_TAG_RANDOM] = "tag_random",
-	[EXT_NAME_CONGESTION] = "congestion",
+/* The one place that spells the names. */
+static const struct { const char *s; enum ext_name n; } names[] = {
+	{ "reset", EXT_NAME_RESET },
+	{ "coalesced_read", EXT_NAME_COALESCED },
+	{ "tag_inc_le", EXT_NAME_TAG_LE },
+	{ "tag_inc_be", EXT_NAME_TAG_BE },
+	{ "tag_random", EXT_NAME_TAG_RANDOM },
+	{ "congestion", EXT_NAME_CONGESTION },
 };
 
 enum ext_name ext_name_of(const uint8_t *s, size_t len)
 {
-	for (size_t i = EXT_NAME_RESET; i < sizeof names / sizeof names[0]; i++)
-		if (strlen(names[i]) == len && memcmp(s, names[i], len) == 0)
-			return (enum ext_name)i;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strlen(names[i].s) == len && memcmp(s, names[i].s, len) == 0)
+			return names[i].n;
 	return EXT_NAME_UNKNOWN;
 }
 
 const char *ext_name_str(enum ext_name n)
 {
-	return n > EXT_NAME_UNKNOWN && (size_t)n < sizeof names / sizeof names[0] ? names[n] : NULL;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (names[i].n == n)
+			return names[i].s;
+	return NULL;
 }
 
 bool ext_name_is_tagmode(enum ext_name n)

@@ -202,19 +202,35 @@ bool req_parse_qc(const uint8_t *f, size_t len, struct req_qc_reply *qc)
 	return true;
 }
 
-/* The flags and error of the AoE header, when the frame holds it. */
-static void common_fields(const uint8_t *f, size_t len, uint8_t *flags, uint8_t *error)
+/* Start reading a reply into r (size bytes, zeroed first): the AoE flags
+ * and error when the frame holds the common header (so an E reply too
+ * short for its command can still be reported), and whether it holds the
+ * command's hdr bytes as well. */
+static bool begin(void *r, size_t size, const uint8_t *f, size_t len, size_t hdr,
+		  uint8_t *flags, uint8_t *error)
 {
-	*flags = len >= AOE_HDR_LEN ? f[AOE_OFF_VERFLAGS] & 0x0F : 0;
-	*error = len >= AOE_HDR_LEN ? f[AOE_OFF_ERROR] : 0;
+	memset(r, 0, size);
+	if (len >= AOE_HDR_LEN) {
+		*flags = f[AOE_OFF_VERFLAGS] & 0x0F;
+		*error = f[AOE_OFF_ERROR];
+	}
+	return len >= hdr;
+}
+
+/* How many of count entries of each bytes after hdr the frame holds. */
+static unsigned held(size_t len, size_t hdr, size_t each, unsigned count)
+{
+	size_t fit = (len - hdr) / each;
+
+	return count < fit ? count : (unsigned)fit;
 }
 
 bool req_parse_ata(const uint8_t *f, size_t len, struct req_ata_reply *r)
 {
-	memset(r, 0, sizeof *r);
+	bool whole = begin(r, sizeof *r, f, len, ATA_HDR_LEN, &r->flags, &r->aoe_error);
+
 	r->len = len;
-	common_fields(f, len, &r->flags, &r->aoe_error);
-	if (len < ATA_HDR_LEN)
+	if (!whole)
 		return false;
 	r->err = f[ATA_OFF_ERR];
 	r->scnt = f[ATA_OFF_SCNT];
@@ -233,33 +249,23 @@ bool req_ata_failed(const struct req_ata_reply *r)
 
 bool req_parse_mask(const uint8_t *f, size_t len, struct req_mask_reply *r)
 {
-	unsigned fit;
-
-	memset(r, 0, sizeof *r);
-	common_fields(f, len, &r->flags, &r->error);
-	if (len < MASK_HDR_LEN)
+	if (!begin(r, sizeof *r, f, len, MASK_HDR_LEN, &r->flags, &r->error))
 		return false;
 	r->mcmd = f[MASK_OFF_MCMD];
 	r->merror = f[MASK_OFF_MERROR];
 	r->dcount = f[MASK_OFF_DCOUNT];
-	fit = (unsigned)((len - MASK_HDR_LEN) / MASK_DIR_LEN);
-	r->ndirs = r->dcount < fit ? r->dcount : fit;
+	r->ndirs = held(len, MASK_HDR_LEN, MASK_DIR_LEN, r->dcount);
 	r->dirs = f + MASK_OFF_DIRS;
 	return true;
 }
 
 bool req_parse_res(const uint8_t *f, size_t len, struct req_res_reply *r)
 {
-	unsigned fit;
-
-	memset(r, 0, sizeof *r);
-	common_fields(f, len, &r->flags, &r->error);
-	if (len < RES_HDR_LEN)
+	if (!begin(r, sizeof *r, f, len, RES_HDR_LEN, &r->flags, &r->error))
 		return false;
 	r->rcmd = f[RES_OFF_RCMD];
 	r->nmacs = f[RES_OFF_NMACS];
-	fit = (unsigned)((len - RES_HDR_LEN) / 6);
-	r->nfit = r->nmacs < fit ? r->nmacs : fit;
+	r->nfit = held(len, RES_HDR_LEN, 6, r->nmacs);
 	r->macs = f + RES_OFF_MACS;
 	return true;
 }
@@ -280,13 +286,12 @@ bool req_parse_ext(const uint8_t *req, size_t reqlen, const uint8_t *rep, size_t
 		   struct req_ext_reply *r)
 {
 	uint16_t sent = reqlen >= EXT_HDR_LEN ? get_le16(req + EXT_OFF_LEN_LE) : 0;
+	bool whole = begin(r, sizeof *r, rep, replen, EXT_HDR_LEN, &r->flags, &r->error);
 	size_t cmp, len;
 
-	memset(r, 0, sizeof *r);
-	common_fields(rep, replen, &r->flags, &r->error);
 	r->sent_avail = reqlen > EXT_HDR_LEN ? reqlen - EXT_HDR_LEN : 0;
 	r->sent = r->sent_avail ? req + EXT_OFF_TABLE : req;
-	if (replen < EXT_HDR_LEN) {
+	if (!whole) {
 		r->malformed = true;
 		return false;
 	}

@@ -20,11 +20,11 @@
 
 #define N(a) (sizeof (a) / sizeof (a)[0])
 
-static const uint8_t MYMAC[6] = { 0x02, 0, 0, 0, 0, 0x01 };	/* the target */
-static const uint8_t MAC_A[6] = { 0x02, 0, 0, 0, 0, 0xaa };
-static const uint8_t MAC_B[6] = { 0x02, 0, 0, 0, 0, 0xbb };
-static const uint8_t BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+/* the target, two initiators, broadcast */
+static const uint8_t MYMAC[6] = { 2, 0, 0, 0, 0, 1 }, MAC_A[6] = { 2, 0, 0, 0, 0, 0xaa },
+		     MAC_B[6] = { 2, 0, 0, 0, 0, 0xbb }, BCAST[6] = { 255, 255, 255, 255, 255, 255 };
 
+/* the frame built (and the reply parsed) by the test, the target's reply */
 static uint8_t f[9216], out[9216];
 static struct aoe_target T;
 static struct aoe_outcome O;
@@ -39,14 +39,10 @@ static struct aoe_req_addr addr(const uint8_t src[6], enum aoe_tag_order order)
 	return a;
 }
 
+/* e1.2 with 16 buffers and no state */
 static void target_reset(uint64_t sectors)
 {
-	memset(&T, 0, sizeof T);
-	T.shelf = 1;
-	T.slot = 2;
-	T.bufcnt = 16;
-	T.ata.sectors = sectors;
-	strcpy(T.ata.model, "t_request");
+	T = (struct aoe_target){ .shelf = 1, .slot = 2, .bufcnt = 16, .ata.sectors = sectors };
 }
 
 /* The one call of the dispatcher, so a change of its signature is made

@@ -124,7 +124,7 @@ static int admin_discover(struct session *s, void *args, int argc, char **argv)
 }
 
 static const struct opt discover_opts[] = {
-	OPT_NUM("wait", 'W', struct wait_args, wait_ms, 3600000, "wait time"),
+	OPT_UINT("wait", 'W', struct wait_args, wait_ms, 0, 3600000, "bad wait time", NULL),
 };
 static struct wait_args discover_args = { .wait_ms = 1000 };
 const struct cmd admin_cmd_discover = {
@@ -259,7 +259,45 @@ const struct cmd admin_cmd_config = {
 	.name = "config", .flags = CMD_WORDS | CMD_NO_HELP | CMD_NO_EXT, .run = admin_config,
 };
 
-/* ---------------------------------------------------------------- mask */
+/* ------------------------------------------------------ mask, reserve */
+
+/* One allocation for the list a mask or reserve request carries (the
+ * returned buffer, to free), the request and the reply, cap bytes each. */
+static uint8_t *list_buffers(size_t cap, uint8_t **req, uint8_t **rep)
+{
+	uint8_t *list = malloc(3 * cap);
+
+	*req = list ? list + cap : NULL;
+	*rep = list ? list + 2 * cap : NULL;
+	return list;
+}
+
+/* Send a mask or reserve request (what) and wait for its reply in rep:
+ * its length, or 0 with the failure reported and its status in *rc. */
+static size_t list_exchange(struct session *s, const uint8_t *req, size_t len, uint8_t *rep,
+			    size_t cap, const char *what, int *rc)
+{
+	ssize_t n = aoex_exchange(&s->c, req, len, s->c.retries + 1, rep, cap);
+
+	if (n <= 0)
+		*rc = session_result(s, n < 0 ? (int)n : AOEX_NO_REPLY, what);
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* What mask and reserve replies share: the E flag, or too short for the
+ * command's header (whole false, from its parser).  AOEX_OK: go on. */
+static int list_reply(const char *what, bool whole, uint8_t flags, uint8_t error, size_t n)
+{
+	if (flags & AOE_FLAG_E) {
+		cli_print_aoe_error(stdout, error);
+		return AOEX_TARGET_ERROR;
+	}
+	if (!whole) {
+		cli_local_error("%s: short reply (%zu bytes)", what, n);
+		return AOEX_TARGET_ERROR;
+	}
+	return AOEX_OK;
+}
 
 /* +MAC, -MAC, =MAC or dcmd:N:MAC into one 8-byte directive. */
 static int parse_directive(const char *arg, uint8_t dir[MASK_DIR_LEN])
@@ -301,10 +339,10 @@ static int admin_mask(struct session *s, void *args, int argc, char **argv)
 {
 	size_t cap = aoex_frame_cap(&s->c), len;
 	unsigned ndir, first = 2;
-	uint8_t *dirs = NULL, *req = NULL, *rep = NULL;
+	uint8_t *dirs, *req, *rep;
 	struct req_mask_reply r;
-	bool edit;
-	ssize_t n;
+	bool edit, whole;
+	size_t n;
 	int rc;
 
 	if (argc < 2 || (strcmp(argv[1], "read") && strcmp(argv[1], "edit")))
@@ -319,13 +357,8 @@ static int admin_mask(struct session *s, void *args, int argc, char **argv)
 		return cli_usage_error("mask: too many directives for one frame");
 	if ((rc = session_parse_target(s, argv[0])))
 		return rc;
-	dirs = malloc(cap);
-	req = malloc(cap);
-	rep = malloc(cap);
-	if (!dirs || !req || !rep) {
-		rc = cli_local_error("out of memory");
-		goto out;
-	}
+	if (!(dirs = list_buffers(cap, &req, &rep)))
+		return cli_local_error("out of memory");
 	for (unsigned i = 0; i < ndir; i++)
 		if ((rc = parse_directive(argv[first + i], dirs + (size_t)i * MASK_DIR_LEN)))
 			goto out;
@@ -333,16 +366,12 @@ static int admin_mask(struct session *s, void *args, int argc, char **argv)
 		goto out;
 	len = req_mask(req, cap, &s->c.to, aoex_new_tag(&s->c), edit ? MASK_EDIT : MASK_READ,
 		       dirs, ndir);
-	n = aoex_exchange(&s->c, req, len, s->c.retries + 1, rep, cap);
-	if (n <= 0) {
-		rc = session_result(s, n < 0 ? (int)n : AOEX_NO_REPLY, "mask");
-	} else if (!req_parse_mask(rep, (size_t)n, &r) && !(r.flags & AOE_FLAG_E)) {
-		cli_local_error("mask: short reply (%zd bytes)", n);
-		rc = AOEX_TARGET_ERROR;
-	} else if (r.flags & AOE_FLAG_E) {
-		cli_print_aoe_error(stdout, r.error);
-		rc = AOEX_TARGET_ERROR;
-	} else if (r.merror) {
+	if (!(n = list_exchange(s, req, len, rep, cap, "mask", &rc)))
+		goto out;
+	whole = req_parse_mask(rep, n, &r);
+	if ((rc = list_reply("mask", whole, r.flags, r.error, n)))
+		goto out;
+	if (r.merror) {
 		printf("merror=%u index=%u\n", r.merror, r.dcount);
 		rc = AOEX_TARGET_ERROR;
 	} else {
@@ -350,8 +379,6 @@ static int admin_mask(struct session *s, void *args, int argc, char **argv)
 	}
 out:
 	free(dirs);
-	free(req);
-	free(rep);
 	return rc;
 }
 
@@ -359,8 +386,6 @@ out:
 const struct cmd admin_cmd_mask = {
 	.name = "mask", .flags = CMD_WORDS | CMD_NO_HELP, .run = admin_mask,
 };
-
-/* ------------------------------------------------------------- reserve */
 
 static int parse_rcmd(const char *arg, unsigned *rcmd, bool *takes_macs)
 {
@@ -388,11 +413,11 @@ static int parse_rcmd(const char *arg, unsigned *rcmd, bool *takes_macs)
 static int admin_reserve(struct session *s, void *args, int argc, char **argv)
 {
 	size_t cap = aoex_frame_cap(&s->c), len;
-	uint8_t *macs = NULL, *req = NULL, *rep = NULL;
+	uint8_t *macs, *req, *rep;
 	unsigned rcmd = 0, nmacs = argc > 2 ? (unsigned)argc - 2 : 0;
 	struct req_res_reply r;
-	bool takes_macs;
-	ssize_t n;
+	bool takes_macs, whole;
+	size_t n;
 	int rc;
 
 	if (argc < 2)
@@ -404,13 +429,8 @@ static int admin_reserve(struct session *s, void *args, int argc, char **argv)
 		return cli_usage_error("reserve: %s takes no MACs", argv[1]);
 	if (nmacs > 255 || RES_HDR_LEN + (size_t)nmacs * 6 > cap)
 		return cli_usage_error("reserve: too many MACs for one frame");
-	macs = malloc(cap);
-	req = malloc(cap);
-	rep = malloc(cap);
-	if (!macs || !req || !rep) {
-		rc = cli_local_error("out of memory");
-		goto out;
-	}
+	if (!(macs = list_buffers(cap, &req, &rep)))
+		return cli_local_error("out of memory");
 	for (unsigned i = 0; i < nmacs; i++)
 		if (parse_mac(argv[2 + i], macs + (size_t)i * 6) < 0) {
 			rc = cli_usage_error("reserve: bad MAC '%s'", argv[2 + i]);
@@ -419,22 +439,13 @@ static int admin_reserve(struct session *s, void *args, int argc, char **argv)
 	if ((rc = session_contact(s, false, NULL)))
 		goto out;
 	len = req_res(req, cap, &s->c.to, aoex_new_tag(&s->c), (uint8_t)rcmd, macs, nmacs);
-	n = aoex_exchange(&s->c, req, len, s->c.retries + 1, rep, cap);
-	if (n <= 0) {
-		rc = session_result(s, n < 0 ? (int)n : AOEX_NO_REPLY, "reserve");
-	} else if (!req_parse_res(rep, (size_t)n, &r) && !(r.flags & AOE_FLAG_E)) {
-		cli_local_error("reserve: short reply (%zd bytes)", n);
-		rc = AOEX_TARGET_ERROR;
-	} else if (r.flags & AOE_FLAG_E) {
-		cli_print_aoe_error(stdout, r.error);
-		rc = AOEX_TARGET_ERROR;
-	} else {
+	if (!(n = list_exchange(s, req, len, rep, cap, "reserve", &rc)))
+		goto out;
+	whole = req_parse_res(rep, n, &r);
+	if ((rc = list_reply("reserve", whole, r.flags, r.error, n)) == AOEX_OK)
 		cli_print_mac_list(r.macs, r.nfit, 6);
-	}
 out:
 	free(macs);
-	free(req);
-	free(rep);
 	return rc;
 }
 
@@ -512,7 +523,7 @@ out:
 
 static const struct opt raw_opts[] = {
 	OPT_FLAG("no-eth", 0, struct wait_args, no_eth),
-	OPT_NUM("wait", 'W', struct wait_args, wait_ms, 3600000, "wait time"),
+	OPT_UINT("wait", 'W', struct wait_args, wait_ms, 0, 3600000, "bad wait time", NULL),
 };
 static struct wait_args raw_args = { .wait_ms = 500 };
 const struct cmd admin_cmd_raw = {

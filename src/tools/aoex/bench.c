@@ -21,7 +21,7 @@ struct bench {
 	double seconds;		/* random */
 	uint64_t region;	/* sectors */
 	unsigned spf;
-	unsigned coalesce;	/* I/Os per read frame; 0: not given */
+	uint64_t coalesce;	/* I/Os per read frame; 0: not given */
 	/* generator state */
 	uint64_t pos, left, deadline, rng;
 	uint64_t io_lba;
@@ -123,26 +123,6 @@ static int opt_seconds(void *args, char *arg)
 	return AOEX_OK;
 }
 
-static int opt_region(void *args, char *arg)
-{
-	struct bench *b = args;
-
-	if (parse_uint(arg, 1, 1ULL << 48, &b->region) < 0)
-		return cli_usage_error("bench: bad --region-sectors '%s'", arg);
-	return AOEX_OK;
-}
-
-static int opt_coalesce(void *args, char *arg)
-{
-	struct bench *b = args;
-	uint64_t v;
-
-	if (parse_uint(arg, 1, 256, &v) < 0)
-		return cli_usage_error("bench: bad --coalesce '%s' (1..256)", arg);
-	b->coalesce = (unsigned)v;
-	return AOEX_OK;
-}
-
 /* ----------------------------------------------------------------- run */
 
 static int bench_run(struct session *s, void *args, int argc, char **argv)
@@ -162,7 +142,7 @@ static int bench_run(struct session *s, void *args, int argc, char **argv)
 	if (b.coalesce && b.mode != SEQREAD && b.mode != RANDREAD)
 		return cli_usage_error("bench: --coalesce needs --mode seqread or randread");
 	if ((rc = session_parse_target(s, argv[0])) ||
-	    (b.coalesce && (rc = session_setup_coalesce(s, "bench", b.coalesce))) ||
+	    (b.coalesce && (rc = session_setup_coalesce(s, "bench", (unsigned)b.coalesce))) ||
 	    (rc = session_contact(s, true, &b.spf)) ||
 	    (rc = session_identify(s, id, stdout, true)))
 		return rc;
@@ -177,7 +157,8 @@ static int bench_run(struct session *s, void *args, int argc, char **argv)
 	if (b.coalesce > 1 && !seq && b.io_size > (uint64_t)b.spf * ATA_SECTOR)
 		return cli_usage_error("bench: with --coalesce, --io-size must be at most %u "
 				       "(%u sectors per frame)", b.spf * ATA_SECTOR, b.spf);
-	x = aoex_xfer_new_coalesced(&s->c, s->o.window, b.spf, b.coalesce ? b.coalesce : 1);
+	x = aoex_xfer_new_coalesced(&s->c, (unsigned)s->o.window, b.spf,
+				    b.coalesce ? (unsigned)b.coalesce : 1);
 	if (!x)
 		return cli_local_error("out of memory");
 	b.left = b.bytes / ATA_SECTOR;
@@ -189,7 +170,7 @@ static int bench_run(struct session *s, void *args, int argc, char **argv)
 		.keep_going = true,
 		.next = seq ? bench_seq_next : bench_rand_next,
 		.ctx = &b,
-		.coalesce = b.coalesce,
+		.coalesce = (unsigned)b.coalesce,
 	};
 	t0 = now_ns();
 	b.deadline = t0 + (uint64_t)(b.seconds * 1e9);
@@ -214,8 +195,8 @@ static const struct opt bench_opts[] = {
 	OPT_CALL("bytes", 0, opt_bytes),
 	OPT_CALL("io-size", 0, opt_io_size),
 	OPT_CALL("seconds", 0, opt_seconds),
-	OPT_CALL("region-sectors", 0, opt_region),
-	OPT_CALL("coalesce", 0, opt_coalesce),
+	OPT_UINT("region-sectors", 0, struct bench, region, 1, 1ULL << 48, "bench: bad --region-sectors", ""),
+	OPT_UINT("coalesce", 0, struct bench, coalesce, 1, 256, "bench: bad --coalesce", NULL),
 };
 static struct bench bench_args = {
 	.mode = SEQREAD, .bytes = 256ULL << 20, .io_size = 4096, .seconds = 5,

@@ -14,7 +14,7 @@
 
 /* ------------------------------------------------------------ messages */
 
-int cli_local_error(const char *fmt, ...)
+int cli_error(bool usage, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -22,19 +22,7 @@ int cli_local_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	return AOEX_LOCAL_ERROR;
-}
-
-int cli_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("aoex: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nTry 'aoex --help' for more information.\n", stderr);
+	fputs(usage ? "\nTry 'aoex --help' for more information.\n" : "\n", stderr);
 	return AOEX_LOCAL_ERROR;
 }
 

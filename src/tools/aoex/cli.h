@@ -6,6 +6,7 @@
 #ifndef AOEX_CLI_H
 #define AOEX_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,10 +14,11 @@
 
 #include "proto/request.h"
 
-/* "aoex: MESSAGE" on stderr; returns AOEX_LOCAL_ERROR. */
-int cli_local_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* The same, then a pointer to --help. */
-int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "aoex: MESSAGE" on stderr, and for a usage error a pointer to --help;
+ * returns AOEX_LOCAL_ERROR. */
+int cli_error(bool usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define cli_local_error(...)	cli_error(false, __VA_ARGS__)
+#define cli_usage_error(...)	cli_error(true, __VA_ARGS__)
 
 /* arg into *out, 0..max; else a usage error "bad WHAT 'ARG' (0..MAX)". */
 int cli_parse_num(const char *arg, uint64_t max, uint64_t *out, const char *what);

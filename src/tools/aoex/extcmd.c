@@ -121,7 +121,7 @@ out:
 
 static const struct opt ext_opts[] = {
 	OPT_STR("raw-table", 0, struct ext_args, raw),
-	OPT_NUM("len", 0, struct ext_args, lenfield, 0xFFFF, "--len"),
+	OPT_UINT("len", 0, struct ext_args, lenfield, 0, 0xFFFF, "bad --len", NULL),
 };
 static struct ext_args ext_args = { .lenfield = UINT64_MAX };
 const struct cmd extcmd_cmd_ext = {
@@ -274,9 +274,9 @@ out:
 }
 
 static const struct opt probe_opts[] = {
-	OPT_NUM("burst", 0, struct probe_args, burst, 1024, "--burst"),
+	OPT_UINT("burst", 0, struct probe_args, burst, 0, 1024, "bad --burst", NULL),
 	OPT_CALL("id", 0, opt_id),
-	OPT_NUM("wait", 'W', struct probe_args, wait_ms, 3600000, "wait time"),
+	OPT_UINT("wait", 'W', struct probe_args, wait_ms, 0, 3600000, "bad wait time", NULL),
 };
 static struct probe_args probe_args = { .burst = 64, .wait_ms = 1500 };
 const struct cmd extcmd_cmd_probe = {

@@ -79,20 +79,9 @@ struct xfer_args {
 	char *path;		/* NULL or "-": stdin/stdout */
 	bool lba28;
 	uint64_t lba, count;
-	unsigned coalesce;	/* read --coalesce; 0: not given */
+	uint64_t coalesce;	/* read --coalesce; 0: not given */
 	char *ack_log;		/* write --log-acks FILE; NULL: none */
 };
-
-static int opt_coalesce(void *args, char *arg)
-{
-	struct xfer_args *a = args;
-	uint64_t v;
-
-	if (parse_uint(arg, 1, 256, &v) < 0)
-		return cli_usage_error("read: bad --coalesce '%s' (1..256)", arg);
-	a->coalesce = (unsigned)v;
-	return AOEX_OK;
-}
 
 /* TARGET LBA [COUNT] of nargs operands, or usage. */
 static int xfer_operands(struct session *s, struct xfer_args *a, int argc, char **argv,
@@ -129,7 +118,7 @@ static int io_read(struct session *s, void *args, int argc, char **argv)
 	if ((rc = xfer_operands(s, a, argc, argv, 3,
 				"usage: read TARGET LBA COUNT [-o FILE] [--lba28] [--coalesce N]")) ||
 	    (rc = check_lba_range(a->lba, a->count, a->lba28)) ||
-	    (a->coalesce && (rc = session_setup_coalesce(s, "read", a->coalesce))))
+	    (a->coalesce && (rc = session_setup_coalesce(s, "read", (unsigned)a->coalesce))))
 		return rc;
 	if (a->path) {
 		fd = open(a->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -139,8 +128,9 @@ static int io_read(struct session *s, void *args, int argc, char **argv)
 	errout = a->path ? stdout : stderr;
 	if ((rc = session_contact(s, true, &spf)))
 		goto out;
-	chunk = a->coalesce ? chunk_sectors_coalesced(spf, a->coalesce) : chunk_sectors(spf);
-	x = aoex_xfer_new_coalesced(&s->c, s->o.window, spf, a->coalesce ? a->coalesce : 1);
+	chunk = a->coalesce ? chunk_sectors_coalesced(spf, (unsigned)a->coalesce) : chunk_sectors(spf);
+	x = aoex_xfer_new_coalesced(&s->c, (unsigned)s->o.window, spf,
+				    a->coalesce ? (unsigned)a->coalesce : 1);
 	buf = malloc(chunk * ATA_SECTOR);
 	if (!x || !buf) {
 		rc = cli_local_error("out of memory");
@@ -150,7 +140,7 @@ static int io_read(struct session *s, void *args, int argc, char **argv)
 		uint64_t n = a->count - done < chunk ? a->count - done : chunk;
 		struct span sp = { .lba = a->lba + done, .left = n, .spf = spf, .data = buf };
 		struct aoex_job job = { .lba48 = !a->lba28, .next = span_next, .ctx = &sp,
-					.coalesce = a->coalesce };
+					.coalesce = (unsigned)a->coalesce };
 
 		rc = session_report_xfer(s, aoex_xfer_run(x, &job, &res), &res, "read", errout);
 		if (rc != AOEX_OK)
@@ -179,7 +169,7 @@ out:
 static const struct opt read_opts[] = {
 	OPT_STR("output", 'o', struct xfer_args, path),
 	OPT_FLAG("lba28", 0, struct xfer_args, lba28),
-	OPT_CALL("coalesce", 0, opt_coalesce),
+	OPT_UINT("coalesce", 0, struct xfer_args, coalesce, 1, 256, "read: bad --coalesce", NULL),
 };
 static struct xfer_args read_args;
 const struct cmd io_cmd_read = {
@@ -258,7 +248,7 @@ static int io_write(struct session *s, void *args, int argc, char **argv)
 	    (rc = check_lba_range(a->lba, w.len / ATA_SECTOR, a->lba28)) ||
 	    (rc = session_contact(s, true, &spf)))
 		goto out;
-	x = aoex_xfer_new(&s->c, s->o.window, spf);
+	x = aoex_xfer_new(&s->c, (unsigned)s->o.window, spf);
 	buf = w.streamed ? malloc(chunk_sectors(spf) * ATA_SECTOR) : NULL;
 	if (!x || (w.streamed && !buf)) {
 		rc = cli_local_error("out of memory");
@@ -325,26 +315,19 @@ static size_t expected_len(const struct req_ata_regs *q)
 /* One raw ATA command: print the reply registers, judge the outcome. */
 static int run_ata(struct session *s, const struct session_ata *q, bool expect_len)
 {
-	size_t cap = aoex_frame_cap(&s->c), len;
-	uint8_t *rep = malloc(cap);
 	struct req_ata_reply r;
-	int rc;
+	int rc = session_ata(s, q, &r, NULL, 0);
 
-	if (!rep)
-		return cli_local_error("out of memory");
-	rc = session_ata(s, q, rep, cap, &len);
-	if (rc == AOEX_OK) {
-		req_parse_ata(rep, len, &r);
-		print_ata_reply(&r);
-		if (req_ata_failed(&r)) {
-			rc = AOEX_TARGET_ERROR;
-		} else if (expect_len && len != expected_len(&q->regs)) {
-			printf("expected_len=%zu\n", expected_len(&q->regs));
-			rc = AOEX_TARGET_ERROR;
-		}
+	if (rc != AOEX_OK)
+		return rc;
+	print_ata_reply(&r);
+	if (req_ata_failed(&r))
+		return AOEX_TARGET_ERROR;
+	if (expect_len && r.len != expected_len(&q->regs)) {
+		printf("expected_len=%zu\n", expected_len(&q->regs));
+		return AOEX_TARGET_ERROR;
 	}
-	free(rep);
-	return rc;
+	return AOEX_OK;
 }
 
 struct ata_args {
@@ -394,10 +377,10 @@ static int io_ata(struct session *s, void *args, int argc, char **argv)
 }
 
 static const struct opt ata_opts[] = {
-	OPT_NUM("lba", 0, struct ata_args, lba, (1ULL << 48) - 1, "LBA"),
-	OPT_NUM("count", 0, struct ata_args, count, 255, "count"),
-	OPT_NUM("feature", 0, struct ata_args, feature, 255, "feature"),
-	OPT_NUM("aflags", 0, struct ata_args, aflags, 255, "aflags"),
+	OPT_UINT("lba", 0, struct ata_args, lba, 0, (1ULL << 48) - 1, "bad LBA", NULL),
+	OPT_UINT("count", 0, struct ata_args, count, 0, 255, "bad count", NULL),
+	OPT_UINT("feature", 0, struct ata_args, feature, 0, 255, "bad feature", NULL),
+	OPT_UINT("aflags", 0, struct ata_args, aflags, 0, 255, "bad aflags", NULL),
 	OPT_CALL("data", 0, opt_data),
 	OPT_FLAG("expect-len", 0, struct ata_args, expect),
 };

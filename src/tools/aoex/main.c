@@ -25,28 +25,6 @@
 
 /* ------------------------------------------------------ global options */
 
-static int opt_timeout(void *args, char *arg)
-{
-	struct session_opts *o = args;
-	uint64_t v;
-
-	if (parse_uint(arg, 1, 3600000, &v) < 0)
-		return cli_usage_error("bad timeout '%s' (1..3600000 ms)", arg);
-	o->timeout_ms = (int)v;
-	return AOEX_OK;
-}
-
-static int opt_retries(void *args, char *arg)
-{
-	struct session_opts *o = args;
-	uint64_t v;
-
-	if (parse_uint(arg, 0, 1000, &v) < 0)
-		return cli_usage_error("bad retries '%s' (0..1000)", arg);
-	o->retries = (unsigned)v;
-	return AOEX_OK;
-}
-
 static int opt_src_mac(void *args, char *arg)
 {
 	struct session_opts *o = args;
@@ -67,28 +45,6 @@ static int opt_dst_mac(void *args, char *arg)
 	return AOEX_OK;
 }
 
-static int opt_window(void *args, char *arg)
-{
-	struct session_opts *o = args;
-	uint64_t v;
-
-	if (parse_uint(arg, 1, AOEX_MAX_WINDOW, &v) < 0)
-		return cli_usage_error("bad window '%s' (1..%d)", arg, AOEX_MAX_WINDOW);
-	o->window = (unsigned)v;
-	return AOEX_OK;
-}
-
-static int opt_sectors(void *args, char *arg)
-{
-	struct session_opts *o = args;
-	uint64_t v;
-
-	if (parse_uint(arg, 1, 255, &v) < 0)
-		return cli_usage_error("bad sector count '%s' (1..255)", arg);
-	o->sectors = (unsigned)v;
-	return AOEX_OK;
-}
-
 static int opt_ext(void *args, char *arg)
 {
 	struct session_opts *o = args;
@@ -106,17 +62,6 @@ static int opt_ext(void *args, char *arg)
 		if (!comma)
 			return AOEX_OK;
 	}
-}
-
-static int opt_tag(void *args, char *arg)
-{
-	struct session_opts *o = args;
-	uint64_t v;
-
-	if (parse_uint(arg, 1, UINT32_MAX, &v) < 0)
-		return cli_usage_error("bad tag '%s' (1..4294967295)", arg);
-	o->first_tag = (uint32_t)v;
-	return AOEX_OK;
 }
 
 static int opt_tag_order(void *args, char *arg)
@@ -141,16 +86,17 @@ static int opt_help(void *args, char *arg)
 
 static const struct opt global_opts[] = {
 	OPT_STR("iface", 'i', struct session_opts, iface),
-	OPT_CALL("timeout", 't', opt_timeout),
-	OPT_CALL("retries", 'r', opt_retries),
+	OPT_UINT("timeout", 't', struct session_opts, timeout_ms, 1, 3600000, "bad timeout",
+		 " (1..3600000 ms)"),
+	OPT_UINT("retries", 'r', struct session_opts, retries, 0, 1000, "bad retries", NULL),
 	OPT_CALL("src-mac", 'm', opt_src_mac),
 	OPT_CALL("dst-mac", 'd', opt_dst_mac),
-	OPT_CALL("window", 'w', opt_window),
-	OPT_CALL("sectors", 's', opt_sectors),
+	OPT_UINT("window", 'w', struct session_opts, window, 1, AOEX_MAX_WINDOW, "bad window", NULL),
+	OPT_UINT("sectors", 's', struct session_opts, sectors, 1, 255, "bad sector count", NULL),
 	OPT_FLAG("verbose", 'v', struct session_opts, verbose),
 	OPT_ACT("help", 'h', opt_help),
 	OPT_CALL("ext", 'x', opt_ext),
-	OPT_CALL("tag", 'T', opt_tag),
+	OPT_UINT("tag", 'T', struct session_opts, first_tag, 1, UINT32_MAX, "bad tag", NULL),
 	OPT_CALL("tag-order", 0, opt_tag_order),
 };
 
@@ -238,11 +184,11 @@ int main(int argc, char **argv)
 		return cli_usage_error("no interface: use -i IFACE or set AOEX_IFACE");
 	if (aoex_open(&s.c, s.o.iface, s.o.have_src ? s.o.src : NULL, err, sizeof err) < 0)
 		return cli_local_error("%s", err);
-	s.c.timeout_ms = s.o.timeout_ms;
-	s.c.retries = s.o.retries;
+	s.c.timeout_ms = (int)s.o.timeout_ms;
+	s.c.retries = (unsigned)s.o.retries;
 	s.c.verbose = s.o.verbose;
 	if (s.o.first_tag)
-		aoex_set_first_tag(&s.c, s.o.first_tag);
+		aoex_set_first_tag(&s.c, (uint32_t)s.o.first_tag);
 	if (s.o.tag_order >= 0)
 		aoex_set_tag_order(&s.c, (enum aoe_tag_order)s.o.tag_order, true);
 	if (s.o.have_dst)

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "tools/aoex/opt.h"
 #include "tools/aoex/cli.h"
+#include "common/util.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -47,8 +48,13 @@ static int apply(const struct opt *o, void *args, char *arg)
 	case OPT_K_STR:
 		*(char **)field = arg;
 		return 0;
-	case OPT_K_NUM:
-		return cli_parse_num(arg, o->max, (uint64_t *)field, o->what);
+	case OPT_K_UINT:
+		if (parse_uint(arg, o->min, o->max, (uint64_t *)field) == 0)
+			return 0;
+		if (o->hint)
+			return cli_usage_error("%s '%s'%s", o->what, arg, o->hint);
+		return cli_usage_error("%s '%s' (%llu..%llu)", o->what, arg,
+				       (unsigned long long)o->min, (unsigned long long)o->max);
 	case OPT_K_CALL:
 		return o->call(args, arg);
 	}

@@ -19,8 +19,9 @@
 enum opt_kind {
 	OPT_K_FLAG,	/* no argument: sets a bool, or calls call(args, NULL) */
 	OPT_K_STR,	/* sets a char * to the argument */
-	OPT_K_NUM,	/* sets a uint64_t to the argument, 0..max, decimal or
-			 * 0x hex; else "bad WHAT 'ARG' (0..MAX)" */
+	OPT_K_UINT,	/* sets a uint64_t to the argument, min..max, decimal
+			 * or 0x hex; else "WHAT 'ARG' (MIN..MAX)", or with
+			 * hint "WHAT 'ARG'HINT" */
 	OPT_K_CALL,	/* call(args, argument): the options with rules of
 			 * their own */
 };
@@ -29,10 +30,11 @@ struct opt {
 	const char *name;	/* long name, without the dashes */
 	char letter;		/* short option; 0: none */
 	enum opt_kind kind;
-	size_t off;		/* _FLAG, _STR, _NUM: the field in the
+	size_t off;		/* _FLAG, _STR, _UINT: the field in the
 				 * command's argument struct */
-	uint64_t max;		/* _NUM */
-	const char *what;	/* _NUM: what the error message calls it */
+	uint64_t min, max;	/* _UINT */
+	const char *what;	/* _UINT: the message up to the argument */
+	const char *hint;	/* _UINT: after it, instead of the range */
 	/* _CALL (and _FLAG when set): acts at once, in command-line order;
 	 * returns 0 or the exit status of the error it reported */
 	int (*call)(void *args, char *arg);
@@ -44,9 +46,9 @@ struct opt {
 	{ .name = (nm), .letter = (ltr), .kind = OPT_K_FLAG, .off = offsetof(type, field) }
 #define OPT_STR(nm, ltr, type, field) \
 	{ .name = (nm), .letter = (ltr), .kind = OPT_K_STR, .off = offsetof(type, field) }
-#define OPT_NUM(nm, ltr, type, field, mx, wh) \
-	{ .name = (nm), .letter = (ltr), .kind = OPT_K_NUM, .off = offsetof(type, field), \
-	  .max = (mx), .what = (wh) }
+#define OPT_UINT(nm, ltr, type, field, mn, mx, wh, hn) \
+	{ .name = (nm), .letter = (ltr), .kind = OPT_K_UINT, .off = offsetof(type, field), \
+	  .min = (mn), .max = (mx), .what = (wh), .hint = (hn) }
 #define OPT_CALL(nm, ltr, fn) \
 	{ .name = (nm), .letter = (ltr), .kind = OPT_K_CALL, .call = (fn) }
 /* no argument, but an action (the global -h) */

@@ -118,7 +118,7 @@ int session_contact(struct session *s, bool want_spf, unsigned *spf)
 	int rc;
 
 	if (spf)
-		*spf = s->o.sectors;
+		*spf = (unsigned)s->o.sectors;
 	if (!learn_mac && !need_spf)
 		return negotiate_ext(s);
 	rc = aoex_query(&s->c, learn_mac, &qc);
@@ -136,27 +136,34 @@ int session_contact(struct session *s, bool want_spf, unsigned *spf)
 
 /* ----------------------------------------------------------------- ATA */
 
-int session_ata(struct session *s, const struct session_ata *q, uint8_t *rep, size_t cap,
-		size_t *replen)
+int session_ata(struct session *s, const struct session_ata *q, struct req_ata_reply *r,
+		uint8_t *data, size_t datamax)
 {
-	size_t len = ATA_HDR_LEN + q->datalen, flen;
-	size_t fcap = len < AOE_MIN_FRAME ? AOE_MIN_FRAME : len;
-	uint8_t *req;
+	size_t len = ATA_HDR_LEN + q->datalen, cap = aoex_frame_cap(&s->c), flen;
+	uint8_t *req, *rep;
 	ssize_t n;
 
-	if (len > aoex_frame_cap(&s->c))
+	if (len > cap)
 		return cli_local_error("frame of %zu bytes exceeds the MTU of %s", len,
 				       s->c.rs.ifname);
-	req = malloc(fcap);
+	/* one buffer: the request (cap, which holds the 60-byte minimum),
+	 * then the reply */
+	req = malloc(2 * cap);
 	if (!req)
 		return cli_local_error("out of memory");
-	flen = req_ata(req, fcap, &s->c.to, q->ctl ? aoex_ctl_tag(&s->c) : aoex_new_tag(&s->c),
+	rep = req + cap;
+	flen = req_ata(req, cap, &s->c.to, q->ctl ? aoex_ctl_tag(&s->c) : aoex_new_tag(&s->c),
 		       &q->regs, q->data, q->datalen);
 	n = aoex_exchange(&s->c, req, flen, s->c.retries + 1, rep, cap);
+	if (n > 0) {
+		req_parse_ata(rep, (size_t)n, r);
+		if (data && (size_t)n > ATA_HDR_LEN)
+			memcpy(data, rep + ATA_OFF_DATA,
+			       (size_t)n - ATA_HDR_LEN < datamax ? (size_t)n - ATA_HDR_LEN : datamax);
+	}
 	free(req);
 	if (n <= 0)
 		return session_result(s, n < 0 ? (int)n : AOEX_NO_REPLY, "ata");
-	*replen = (size_t)n;
 	return AOEX_OK;
 }
 
@@ -164,31 +171,24 @@ int session_identify(struct session *s, uint8_t ident[512], FILE *errout, bool c
 {
 	struct session_ata q = { .regs = { .cmd = ATA_IDENTIFY, .count = 1, .lba48 = true },
 				 .ctl = ctl };
-	size_t cap = aoex_frame_cap(&s->c), len;
-	uint8_t *rep = malloc(cap);
 	struct req_ata_reply r;
-	int rc;
+	int rc = session_ata(s, &q, &r, ident, 512);
 
-	if (!rep)
-		return cli_local_error("out of memory");
-	rc = session_ata(s, &q, rep, cap, &len);
-	if (rc == AOEX_OK) {
-		req_parse_ata(rep, len, &r);
-		if (r.flags & AOE_FLAG_E) {
-			cli_print_aoe_error(errout, r.aoe_error);
-			rc = AOEX_TARGET_ERROR;
-		} else if (req_ata_failed(&r)) {
-			fprintf(errout, "status=0x%02x error=0x%02x\n", r.status, r.err);
-			rc = AOEX_TARGET_ERROR;
-		} else if (len < ATA_HDR_LEN + 512) {
-			fprintf(stderr, "aoex: identify: short reply (%zu bytes)\n", len);
-			rc = AOEX_TARGET_ERROR;
-		} else {
-			memcpy(ident, rep + ATA_OFF_DATA, 512);
-		}
+	if (rc != AOEX_OK)
+		return rc;
+	if (r.flags & AOE_FLAG_E) {
+		cli_print_aoe_error(errout, r.aoe_error);
+		return AOEX_TARGET_ERROR;
 	}
-	free(rep);
-	return rc;
+	if (req_ata_failed(&r)) {
+		fprintf(errout, "status=0x%02x error=0x%02x\n", r.status, r.err);
+		return AOEX_TARGET_ERROR;
+	}
+	if (r.len < ATA_HDR_LEN + 512) {
+		fprintf(stderr, "aoex: identify: short reply (%zu bytes)\n", r.len);
+		return AOEX_TARGET_ERROR;
+	}
+	return AOEX_OK;
 }
 
 uint16_t session_ident_word(const uint8_t *id, unsigned w)

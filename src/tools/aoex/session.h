@@ -21,17 +21,17 @@
 /* The global options. */
 struct session_opts {
 	char *iface;
-	int timeout_ms;
-	unsigned retries;
+	uint64_t timeout_ms;
+	uint64_t retries;
 	bool have_src, have_dst;
 	uint8_t src[6], dst[6];
-	unsigned window;
-	unsigned sectors;	/* 0: from the target */
+	uint64_t window;
+	uint64_t sectors;	/* 0: from the target */
 	bool verbose;
 	/* AoEde extensions */
 	const char *ext[SESSION_MAX_EXT];	/* -x names, in order */
 	unsigned next;
-	uint32_t first_tag;	/* -T; 0: random */
+	uint64_t first_tag;	/* -T; 0: random */
 	int tag_order;		/* --tag-order; -1: not given */
 };
 
@@ -72,10 +72,11 @@ struct session_ata {
 	size_t datalen;
 	bool ctl;		/* a frame of our own (aoex_ctl_tag), not the command's */
 };
-/* Send q with retries; the reply lands in rep (cap bytes).  Failures to
- * get one are reported here. */
-int session_ata(struct session *s, const struct session_ata *q, uint8_t *rep, size_t cap,
-		size_t *replen);
+/* Send q with retries and read the reply into *r, and up to datamax bytes
+ * of what follows its ATA header into data (NULL: nothing).  Failures to
+ * get a reply are reported here. */
+int session_ata(struct session *s, const struct session_ata *q, struct req_ata_reply *r,
+		uint8_t *data, size_t datamax);
 
 /* IDENTIFY DEVICE into ident[512]; target errors go to errout, the rest
  * to stderr.  ctl: a preliminary of another command (its tag from
