@@ -8,6 +8,8 @@
  * --wait=500, any unambiguous prefix such as --wa), "--" ends the options,
  * "-" is an operand.  Options and operands may mix (read 1.2 0 8 -o f)
  * unless the table says the options come first (the global ones, raw's).
+ * Errors are usage errors naming the word: "CMD: unknown option 'WORD'"
+ * (an ambiguous prefix too) and "CMD: option 'WORD' needs an argument".
  */
 #ifndef AOEX_OPT_H
 #define AOEX_OPT_H
