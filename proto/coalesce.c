@@ -30,6 +30,16 @@ void cr_desc_get(const uint8_t *req, unsigned i, struct cr_desc *d)
 	d->count = p[CR_D_SCNT];
 }
 
+void cr_desc_put(uint8_t *req, unsigned i, const struct cr_desc *d)
+{
+	uint8_t *p = req + CR_OFF_DESC + (size_t)i * CR_DESC_LEN;
+
+	memcpy(p + CR_D_TAG, d->tag, 4);
+	put_le48(p + CR_D_LBA, d->lba);
+	memset(p + CR_D_LBA + 6, 0, CR_D_SCNT - (CR_D_LBA + 6));	/* reserved */
+	p[CR_D_SCNT] = d->count;
+}
+
 void cr_synthesize(const uint8_t *req, const struct cr_desc *d, uint8_t f[36])
 {
 	memcpy(f, req, ATA_HDR_LEN);

@@ -25,6 +25,10 @@ unsigned cr_count(const uint8_t *req, size_t len, unsigned *ignored);
 /* Descriptor i (i < cr_count()). */
 void cr_desc_get(const uint8_t *req, unsigned i, struct cr_desc *d);
 
+/* The initiator's side: write descriptor i of the READ req (the count
+ * byte is the caller's; req_cr() in request.h writes both). */
+void cr_desc_put(uint8_t *req, unsigned i, const struct cr_desc *d);
+
 /* Build in f (36 bytes) the request a sub-read stands for: the primary's
  * header with the descriptor's tag, LBA and sector count, so it can be
  * decided exactly like a primary read. */

@@ -1,4 +1,5 @@
-/* ext.c - the Extensions string table and feature negotiation. */
+/* ext.c - the Extensions string table, the rules of its names (shared by
+ * the target and the initiator) and feature negotiation. */
 #include "config.h"
 #include "ext.h"
 #include "aoe.h"
@@ -6,24 +7,121 @@
 
 #include <string.h>
 
-enum ext_name {
-	NAME_UNKNOWN,
-	NAME_RESET,
-	NAME_COALESCED,
-	NAME_TAG_LE,
-	NAME_TAG_BE,
-	NAME_TAG_RANDOM,
-	NAME_CONGESTION,
+/* The one place that spells the names. */
+static const struct { const char *s; enum ext_name n; } names[] = {
+	{ "reset", EXT_NAME_RESET },
+	{ "coalesced_read", EXT_NAME_COALESCED },
+	{ "tag_inc_le", EXT_NAME_TAG_LE },
+	{ "tag_inc_be", EXT_NAME_TAG_BE },
+	{ "tag_random", EXT_NAME_TAG_RANDOM },
+	{ "congestion", EXT_NAME_CONGESTION },
 };
 
-static const struct { const char *s; enum ext_name n; } names[] = {
-	{ "reset", NAME_RESET },
-	{ "coalesced_read", NAME_COALESCED },
-	{ "tag_inc_le", NAME_TAG_LE },
-	{ "tag_inc_be", NAME_TAG_BE },
-	{ "tag_random", NAME_TAG_RANDOM },
-	{ "congestion", NAME_CONGESTION },
-};
+enum ext_name ext_name_of(const uint8_t *s, size_t len)
+{
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strlen(names[i].s) == len && memcmp(s, names[i].s, len) == 0)
+			return names[i].n;
+	return EXT_NAME_UNKNOWN;
+}
+
+const char *ext_name_str(enum ext_name n)
+{
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (names[i].n == n)
+			return names[i].s;
+	return NULL;
+}
+
+bool ext_name_is_tagmode(enum ext_name n)
+{
+	return n == EXT_NAME_TAG_LE || n == EXT_NAME_TAG_BE || n == EXT_NAME_TAG_RANDOM;
+}
+
+void ext_mark(struct ext_marks *m, enum ext_name n, size_t pos)
+{
+	if (n == EXT_NAME_RESET)
+		m->reset = pos;
+	else if (ext_name_is_tagmode(n))
+		m->tag = pos;
+}
+
+bool ext_undone(const struct ext_marks *m, enum ext_name n, size_t pos)
+{
+	if (n == EXT_NAME_UNKNOWN)
+		return false;
+	return m->reset > pos || (ext_name_is_tagmode(n) && m->tag > pos);
+}
+
+bool ext_in_force(const struct ext_marks *m, enum ext_name n, size_t pos)
+{
+	switch (n) {
+	case EXT_NAME_RESET:
+	case EXT_NAME_CONGESTION:
+		return true;
+	case EXT_NAME_UNKNOWN:
+		return false;
+	default:
+		return !ext_undone(m, n, pos);
+	}
+}
+
+static uint8_t ascii_upper(uint8_t c)
+{
+	return c >= 'a' && c <= 'z' ? (uint8_t)(c - 'a' + 'A') : c;
+}
+
+static uint8_t ascii_lower(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c - 'A' + 'a') : c;
+}
+
+void ext_upcase(uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = ascii_upper(p[i]);
+}
+
+bool ext_upcased(const uint8_t *sent, size_t sent_len, const uint8_t *got, size_t len)
+{
+	bool changed = false;
+
+	for (size_t i = 0; i < len; i++) {
+		if (i >= sent_len || got[i] != ascii_upper(sent[i]))
+			return false;
+		if (got[i] != sent[i])
+			changed = true;
+	}
+	return changed;
+}
+
+bool ext_same_but_case(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ascii_lower(a[i]) != ascii_lower(b[i]))
+			return false;
+	return true;
+}
+
+size_t ext_table_build(const char *const list[], unsigned n, uint8_t *table, size_t max)
+{
+	size_t len = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		size_t l = strlen(list[i]);
+
+		if (!l || len + l + 1 >= max)	/* keep room for the final NUL */
+			return 0;
+		memcpy(table + len, list[i], l + 1);
+		len += l + 1;
+	}
+	if (len + 1 > max)
+		return 0;
+	table[len++] = '\0';
+	if (len < 2)	/* no names: the table is two NULs */
+		table[len++] = '\0';
+	return len;
+}
 
 bool ext_table_ok(const uint8_t *req, size_t len, size_t *tlen)
 {
@@ -62,14 +160,6 @@ static bool str_at(const uint8_t *tab, size_t tlen, size_t off, struct ext_str *
 	return s->len != 0;
 }
 
-static enum ext_name classify(const uint8_t *tab, const struct ext_str *s)
-{
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (strlen(names[i].s) == s->len && memcmp(tab + s->off, names[i].s, s->len) == 0)
-			return names[i].n;
-	return NAME_UNKNOWN;
-}
-
 static bool is_cong_id(const uint8_t *tab, const struct ext_str *s)
 {
 	if (s->len > EXT_CONG_ID_MAX)
@@ -94,13 +184,13 @@ static int walk(const uint8_t *tab, size_t tlen, size_t *off,
 	if (!str_at(tab, tlen, *off, s))
 		return -1;
 	*off = s->off + s->len + 1;
-	n = classify(tab, s);
-	if (n != NAME_CONGESTION)
+	n = ext_name_of(tab + s->off, s->len);
+	if (n != EXT_NAME_CONGESTION)
 		return (int)n;
 	if (!str_at(tab, tlen, *off, id) || !is_cong_id(tab, id))
-		return NAME_UNKNOWN;
+		return EXT_NAME_UNKNOWN;	/* what decides its casing too */
 	*off = id->off + id->len + 1;
-	return NAME_CONGESTION;
+	return EXT_NAME_CONGESTION;
 }
 
 static bool probe(struct ext_state *st, const uint8_t *tab, const struct ext_str *id)
@@ -116,64 +206,34 @@ static bool probe(struct ext_state *st, const uint8_t *tab, const struct ext_str
 	return true;
 }
 
-/* Where the last reset and the last tag mode of the table start (offset + 1;
- * 0 = none): what decides the casing of the second pass. */
-struct ext_marks {
-	size_t reset, tag;
-};
-
 static void apply(struct ext_state *st, enum ext_name n, const uint8_t *tab,
 		  const struct ext_str *s, const struct ext_str *id,
 		  struct ext_result *r, struct ext_marks *m)
 {
+	/* a string's position in the marks is its offset + 1 */
+	ext_mark(m, n, s->off + 1);
 	switch (n) {
-	case NAME_RESET:
+	case EXT_NAME_RESET:
 		ext_features_off(st);
 		r->restart_window = true;
-		m->reset = s->off + 1;
 		break;
-	case NAME_COALESCED:
+	case EXT_NAME_COALESCED:
 		st->coalesced_read = true;
 		break;
-	case NAME_TAG_LE:
-	case NAME_TAG_BE:
-	case NAME_TAG_RANDOM:
-		st->tagmode = n == NAME_TAG_LE ? EXT_TAG_INC_LE :
-			      n == NAME_TAG_BE ? EXT_TAG_INC_BE : EXT_TAG_RANDOM;
-		m->tag = s->off + 1;
+	case EXT_NAME_TAG_LE:
+	case EXT_NAME_TAG_BE:
+	case EXT_NAME_TAG_RANDOM:
+		st->tagmode = n == EXT_NAME_TAG_LE ? EXT_TAG_INC_LE :
+			      n == EXT_NAME_TAG_BE ? EXT_TAG_INC_BE : EXT_TAG_RANDOM;
 		break;
-	case NAME_CONGESTION:
+	case EXT_NAME_CONGESTION:
 		r->probe = true;
 		if (probe(st, tab, id))
 			r->delay = true;
 		break;
-	case NAME_UNKNOWN:
+	case EXT_NAME_UNKNOWN:
 		break;
 	}
-}
-
-static bool in_force(enum ext_name n, const struct ext_str *s, const struct ext_marks *m)
-{
-	switch (n) {
-	case NAME_RESET:
-	case NAME_CONGESTION:
-		return true;
-	case NAME_COALESCED:
-		return s->off + 1 > m->reset;
-	case NAME_TAG_LE:
-	case NAME_TAG_BE:
-	case NAME_TAG_RANDOM:
-		return s->off + 1 == m->tag && m->tag > m->reset;
-	default:
-		return false;
-	}
-}
-
-static void upper(uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i] >= 'a' && p[i] <= 'z')
-			p[i] = (uint8_t)(p[i] - 'a' + 'A');
 }
 
 void ext_negotiate(struct ext_state *s, uint8_t *table, size_t tlen,
@@ -193,8 +253,8 @@ void ext_negotiate(struct ext_state *s, uint8_t *table, size_t tlen,
 	/* second pass: casing last, so the first pass compared lowercase */
 	off = 0;
 	while ((n = walk(table, tlen, &off, &str, &id)) >= 0)
-		if (in_force((enum ext_name)n, &str, &m))
-			upper(table + str.off, str.len);
+		if (ext_in_force(&m, (enum ext_name)n, str.off + 1))
+			ext_upcase(table + str.off, str.len);
 }
 
 void ext_features_off(struct ext_state *s)
@@ -222,17 +282,17 @@ static size_t append(char *buf, size_t n, size_t at, const char *s)
 
 size_t ext_features_string(const struct ext_state *s, char *buf, size_t n)
 {
-	static const char *const modes[] = {
-		[EXT_TAG_INC_LE] = "tag_inc_le",
-		[EXT_TAG_INC_BE] = "tag_inc_be",
-		[EXT_TAG_RANDOM] = "tag_random",
+	static const enum ext_name modes[] = {
+		[EXT_TAG_INC_LE] = EXT_NAME_TAG_LE,
+		[EXT_TAG_INC_BE] = EXT_NAME_TAG_BE,
+		[EXT_TAG_RANDOM] = EXT_NAME_TAG_RANDOM,
 	};
 	size_t at = 0;
 
 	if (s->tagmode != EXT_TAG_NONE)
-		at = append(buf, n, at, modes[s->tagmode]);
+		at = append(buf, n, at, ext_name_str(modes[s->tagmode]));
 	if (s->coalesced_read)
-		at = append(buf, n, at, "coalesced_read");
+		at = append(buf, n, at, ext_name_str(EXT_NAME_COALESCED));
 	if (n)
 		buf[at < n ? at : n - 1] = 0;
 	return at;

@@ -53,6 +53,27 @@ same_sets() {
 	done
 }
 
+# aoex_page_words: aoex(8) up to SEE ALSO as one word a line, the way
+# aoex --help spells it (no requests, no font changes, \- and \e as - and \)
+aoex_page_words() {
+	sed -e '/^\.\\"/d' -e '/^\.TH /d' -e '/^\.SH SEE ALSO/,$d' \
+	    -e 's/^\.SH "\{0,1\}\([^"]*\)"\{0,1\}$/\1/' \
+	    -e '/^\.\(TP\|TQ\|PP\|IP\|RS\|RE\|nf\|fi\)\( .*\)\{0,1\}$/d' \
+	    -e 's/\\f[BIRP]//g; s/\\-/-/g; s/\\e/\\/g' "$MAN/aoex.8" | tr -s ' \n' '\n\n'
+}
+
+@test "aoex --help says word for word what aoex(8) says, up to SEE ALSO" {
+	local help page
+	# the help's GLOBAL OPTIONS is the page's OPTIONS; nothing else differs
+	help=$("$AOEX" --help | sed 's/^GLOBAL OPTIONS$/OPTIONS/' | tr -s ' \n' '\n\n')
+	page=$(aoex_page_words)
+	[ "$(echo "$help" | wc -l)" -ge 1500 ] || fail "too few words read from aoex --help"
+	! grep -qE '^\.[A-Za-z]+$' <<<"$page" ||
+		fail "aoex(8): a request the comparison does not know: $(grep -E '^\.[A-Za-z]+$' <<<"$page" | head -3)"
+	diff <(echo "$help") <(echo "$page") >"$BATS_TEST_TMPDIR/words" ||
+		fail "aoex --help (<) and aoex(8) (>) differ: $(head -20 "$BATS_TEST_TMPDIR/words")"
+}
+
 @test "aoexctl(8) names every long option and command of aoexctl --help, and no other" {
 	local ctl=${AOEXCTL:-$TOP_BUILDDIR/aoexctl} help page cmd
 	[ -x "$ctl" ] || skip "no aoexctl built (aoexctl(8) was written from its specification)"
