@@ -15,7 +15,7 @@
 #include "common/util.h"
 #include "proto/aoe.h"
 #include "proto/frame.h"
-#include "proto/wire.h"
+#include "proto/request.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -35,19 +35,17 @@ struct probe {
 	struct probe_iface ifc[IFACES_MAX];
 };
 
-static void send_one(struct probe_iface *pi, uint32_t a)
+static void send_one(struct probe_iface *pi, uint32_t addr)
 {
-	uint8_t req[AOE_MIN_FRAME] = {0};
+	struct aoe_req_addr a = { .shelf = (uint16_t)(addr >> 8), .slot = (uint8_t)addr,
+				  .tag_order = AOE_TAG_BE };
+	uint8_t req[AOE_MIN_FRAME];
+	size_t len;
 
-	memset(req, 0xff, 6);
-	memcpy(req + AOE_OFF_SRC, pi->rs.mac, 6);
-	put_be16(req + AOE_OFF_TYPE, AOE_ETHERTYPE);
-	req[AOE_OFF_VERFLAGS] = AOE_VERSION << 4;
-	req[AOE_OFF_CMD] = AOE_CMD_CONFIG;
-	put_be32(req + AOE_OFF_TAG, 0x70726f62);	/* "prob" */
-	put_be16(req + AOE_OFF_MAJOR, (uint16_t)(a >> 8));
-	req[AOE_OFF_MINOR] = (uint8_t)a;
-	if (rawsock_send(&pi->rs, req, sizeof req) < 0)
+	memset(a.dst, 0xff, 6);
+	memcpy(a.src, pi->rs.mac, 6);
+	len = req_qc(req, sizeof req, &a, 0x70726f62 /* "prob" */, QC_READ, NULL, 0);
+	if (rawsock_send(&pi->rs, req, len) < 0)
 		daemon_die("%s: cannot send: %s", pi->rs.ifname, strerror(errno));
 }
 
