@@ -1,7 +1,8 @@
 /*
  * engine_sync.c - the synchronous engine: each queued I/O is done with
- * preadv/pwritev/fdatasync inside engine_kick(), at the end of the loop
- * wakeup.  The loop stalls while the disk works; used where Linux AIO is
+ * preadv/pwritev/fdatasync in the engine's kick, in the loop's SUBMIT
+ * phase (its done() callbacks free queue depth, and the loop goes back to
+ * the queues' DISPATCH phase for what that lets through).  The loop stalls while the disk works; used where Linux AIO is
  * missing and as the baseline the AIO engine is measured against.
  */
 #include "config.h"
@@ -14,8 +15,7 @@ static void sync_kick(struct engine *e)
 	/* done() may queue more (a read-modify-write's second half) */
 	while ((io = engine_pop(e))) {
 		e->st.submitted++;
-		if (!engine_null_io(io))
-			engine_complete(io, engine_do_sync(io));
+		engine_complete(io, engine_do_sync(io));
 		e->st.reaped++;
 	}
 }
