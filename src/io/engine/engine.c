@@ -56,7 +56,8 @@ void engine_free(struct engine *e)
 		return;
 	engine_free(e->null);
 	loop_defer_cancel(e->loop, &e->kick);
-	e->ops->free(e);
+	if (e->ops->free)
+		e->ops->free(e);
 	free(e);
 }
 
@@ -131,7 +132,7 @@ bool engine_queued(const struct engine *e)
 
 void engine_drain(struct engine *e)
 {
-	/* the null engine never has I/Os outstanding: its kick completes them */
+	/* busy is 0 on kinds whose kick completes everything (sync, null) */
 	while (engine_queued(e) || e->busy) {
 		engine_kick(e);
 		if (e->busy)

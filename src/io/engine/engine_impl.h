@@ -13,9 +13,10 @@ struct engine_ops {
 	const char *name;
 	/* hand queued I/Os (e->head...) to the kernel; may leave some queued */
 	void (*kick)(struct engine *e);
-	/* block until at least one submitted I/O completes and reap it */
+	/* block until at least one submitted I/O completes and reap it;
+	 * NULL for a kind whose kick completes everything (busy stays 0) */
 	void (*wait_one)(struct engine *e);
-	void (*free)(struct engine *e);
+	void (*free)(struct engine *e);	/* NULL: no state of its own */
 };
 
 struct engine {

@@ -30,19 +30,8 @@ static void null_kick(struct engine *e)
 	}
 }
 
-static void null_wait_one(struct engine *e)
-{
-	(void)e;	/* nothing is ever outstanding */
-}
-
-static void null_free(struct engine *e)
-{
-	(void)e;
-}
-
-static const struct engine_ops null_ops = {
-	.name = "null", .kick = null_kick, .wait_one = null_wait_one, .free = null_free,
-};
+/* nothing is ever outstanding: no wait_one; no state: no free */
+static const struct engine_ops null_ops = { .name = "null", .kick = null_kick };
 
 struct engine *engine_null_new(struct loop *l)
 {

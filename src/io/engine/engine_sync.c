@@ -20,19 +20,8 @@ static void sync_kick(struct engine *e)
 	}
 }
 
-static void sync_wait_one(struct engine *e)
-{
-	(void)e;	/* nothing is ever outstanding */
-}
-
-static void sync_free(struct engine *e)
-{
-	(void)e;
-}
-
-static const struct engine_ops sync_ops = {
-	.name = "sync", .kick = sync_kick, .wait_one = sync_wait_one, .free = sync_free,
-};
+/* nothing is ever outstanding: no wait_one; no state: no free */
+static const struct engine_ops sync_ops = { .name = "sync", .kick = sync_kick };
 
 int engine_sync_init(struct engine *e)
 {
