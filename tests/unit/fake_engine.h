@@ -9,10 +9,12 @@
 #ifndef AOEX_FAKE_ENGINE_H
 #define AOEX_FAKE_ENGINE_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "io/engine/engine_impl.h"
+#include "tap.h"
 
 #define FAKE_MAX	4096
 #define FAKE_DISK	(8u << 20)
@@ -30,6 +32,7 @@ struct fake_rec {
 
 static struct fake {
 	struct engine *e;
+	uint8_t *buf;		/* the tests' request data, 4K-aligned */
 	struct fake_rec rec[FAKE_MAX];
 	unsigned n;		/* recorded */
 	unsigned kicks;
@@ -101,6 +104,12 @@ static inline int fake_find(unsigned from, enum eng_op op, uint64_t off)
 	return -1;
 }
 
+/* Whether recorded I/O i is op on [off, off + len). */
+static inline bool fake_is(unsigned i, enum eng_op op, uint64_t off, size_t len)
+{
+	return i < F.n && F.rec[i].op == op && F.rec[i].off == off && F.rec[i].len == len;
+}
+
 static inline void fake_wait_one(struct engine *e)
 {
 	(void)e;
@@ -115,12 +124,66 @@ static const struct engine_ops fake_ops = {
 	.name = "fake", .kick = fake_kick, .wait_one = fake_wait_one,
 };
 
-static inline struct engine *fake_new(struct loop *l)
+/* Set up loop l, a fake engine on it, the RAM disk and bufsize bytes of
+ * request data, or bail out. */
+static inline struct engine *fake_new(struct loop *l, size_t bufsize)
 {
-	F.e = engine_alloc(l, FAKE_MAX);
+	if (loop_init(l) < 0 || !(F.e = engine_alloc(l, FAKE_MAX)) ||
+	    !(F.disk = calloc(1, FAKE_DISK)) || !(F.buf = aligned_alloc(4096, bufsize))) {
+		printf("Bail out! no loop or no memory for the fake engine\n");
+		exit(1);
+	}
 	F.e->ops = &fake_ops;
-	F.disk = calloc(1, FAKE_DISK);
 	return F.e;
+}
+
+/* Run the deferred tasks and complete what that issued, until nothing
+ * is outstanding or rounds ran out. */
+static inline void fake_settle(struct loop *l, int rounds)
+{
+	while (rounds-- > 0) {
+		loop_run_deferred(l);
+		if (!fake_outstanding())
+			break;
+		fake_complete_all(0);
+	}
+}
+
+/* A request of a test, and when its done() ran. */
+struct fake_req {
+	struct qio q;
+	int ndone;
+	int order;		/* 1 for the first done() since fake_reset() */
+};
+
+static int fake_done_seq;
+
+static inline void fake_req_done(struct qio *q)
+{
+	struct fake_req *r = (struct fake_req *)q;
+
+	r->ndone++;
+	r->order = ++fake_done_seq;
+}
+
+static inline struct qio *fake_req_set(struct fake_req *r, enum eng_op op, uint64_t off,
+				       size_t len, uint8_t *data)
+{
+	memset(r, 0, sizeof *r);
+	r->q.op = op;
+	r->q.off = off;
+	r->q.len = len;
+	r->q.data = data;
+	r->q.done = fake_req_done;
+	return &r->q;
+}
+
+static inline bool fake_bytes(const uint8_t *p, uint8_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != v)
+			return false;
+	return true;
 }
 
 /* Forget what was recorded (every I/O completed). */
@@ -128,12 +191,25 @@ static inline void fake_reset(void)
 {
 	F.n = 0;
 	F.kicks = 0;
+	fake_done_seq = 0;
 }
 
-static inline void fake_free(void)
+static inline void fake_free(struct loop *l)
 {
 	engine_free(F.e);
 	free(F.disk);
+	free(F.buf);
+	loop_close(l);
+}
+
+/* A test's main(): run each of the n tests, then report. */
+static inline int fake_main(struct loop *l, size_t bufsize, void (*const *tests)(void), size_t n)
+{
+	fake_new(l, bufsize);
+	for (size_t i = 0; i < n; i++)
+		tests[i]();
+	fake_free(l);
+	return done_testing();
 }
 
 #endif

@@ -19,45 +19,44 @@
 
 #define NREQ 256
 
-struct req {
-	struct qio q;
-	int ndone;		/* done() calls */
-	int order;		/* when done() ran, 1 for the first */
-};
-
 static struct loop L;
 static struct backing B;
 static struct dq Q;
-static struct engine *E;
-static struct req R[NREQ];
-static uint8_t *buf;		/* 4K-aligned, NREQ x 64 KiB */
-static int done_seq;
-
-static void req_done(struct qio *q)
-{
-	struct req *r = (struct req *)q;
-
-	r->ndone++;
-	r->order = ++done_seq;
-}
+#define E (F.e)
+static struct fake_req R[NREQ];
+#define buf (F.buf)		/* NREQ x 64 KiB */
 
 /* Request i: op on [off, off + len) of the export, data at buf + boff. */
-static struct req *req(unsigned i, enum eng_op op, uint64_t off, size_t len, size_t boff)
+static struct qio *req(unsigned i, enum eng_op op, uint64_t off, size_t len, size_t boff)
 {
-	struct req *r = &R[i];
-
-	memset(r, 0, sizeof *r);
-	r->q.op = op;
-	r->q.off = off;
-	r->q.len = len;
-	r->q.data = buf + boff;
-	r->q.done = req_done;
-	return r;
+	return fake_req_set(&R[i], op, off, len, buf + boff);
 }
 
-static void submit(struct req *r)
+/* The same for a write whose data is len bytes of fill. */
+static struct qio *wreq(unsigned i, uint64_t off, size_t len, size_t boff, uint8_t fill)
 {
-	dq_submit(&Q, &r->q);
+	memset(buf + boff, fill, len);
+	return req(i, ENG_WRITE, off, len, boff);
+}
+
+static void submit(struct qio *io)
+{
+	dq_submit(&Q, io);
+}
+
+/* What setup() puts on the RAM disk. */
+static uint8_t pattern(uint64_t i)
+{
+	return (uint8_t)(i * 7 + i / 4096);
+}
+
+/* Whether the store's [from, to) still holds the pattern. */
+static bool kept(uint64_t from, uint64_t to)
+{
+	for (uint64_t i = from; i < to; i++)
+		if (F.disk[i] != pattern(i))
+			return false;
+	return true;
 }
 
 /* A fresh queue on a store of lbs-byte blocks, O_DIRECT or not, with the
@@ -72,9 +71,8 @@ static void setup(unsigned lbs, bool direct, uint64_t offset, unsigned depth)
 	B.offset = offset;
 	B.size = FAKE_DISK - offset;
 	for (unsigned i = 0; i < FAKE_DISK; i++)
-		F.disk[i] = (uint8_t)(i * 7 + i / 4096);
+		F.disk[i] = pattern(i);
 	fake_reset();
-	done_seq = 0;
 	if (dq_init(&Q, &L, &B, E, depth) < 0) {
 		printf("Bail out! dq_init\n");
 		exit(1);
@@ -84,20 +82,8 @@ static void setup(unsigned lbs, bool direct, uint64_t offset, unsigned depth)
 /* Complete everything until the queue is idle, then free it. */
 static void teardown(void)
 {
-	for (int n = 0; n < 1000 && !dq_idle(&Q); n++) {
-		loop_run_deferred(&L);
-		fake_complete_all(0);
-	}
-	loop_run_deferred(&L);
+	fake_settle(&L, 1000);
 	dq_free(&Q);
-}
-
-static bool all_bytes(const uint8_t *p, uint8_t v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != v)
-			return false;
-	return true;
 }
 
 /* ------------------------------------------------------------ tests */
@@ -160,7 +146,7 @@ static void test_overlap_order(void)
 	ok(fake_find(0, ENG_WRITE, 2048) >= 0, "overlap: B goes once A completed");
 	fake_complete_all(0);
 	ok(R[0].order < R[1].order, "overlap: A done before B");
-	ok(all_bytes(F.disk, 'A', 2048) && all_bytes(F.disk + 2048, 'B', 4096),
+	ok(fake_bytes(F.disk, 'A', 2048) && fake_bytes(F.disk + 2048, 'B', 4096),
 	   "overlap: the later write's bytes are on the store");
 	teardown();
 
@@ -176,7 +162,7 @@ static void test_overlap_order(void)
 	fake_complete_all(0);
 	loop_run_deferred(&L);
 	fake_complete_all(0);
-	ok(all_bytes(F.disk, 'E', 512) && all_bytes(F.disk + 512, 'D', 3584),
+	ok(fake_bytes(F.disk, 'E', 512) && fake_bytes(F.disk + 512, 'D', 3584),
 	   "overlap: the second landed on top of the first");
 	teardown();
 }
@@ -218,7 +204,7 @@ static void test_merge(void)
 	loop_run_deferred(&L);
 	ok(F.n == 1 && F.rec[0].iovcnt == 3, "merge: adjacent writes are one I/O too");
 	fake_complete_all(0);
-	ok(all_bytes(F.disk, 'W', 1536), "merge: and their bytes land");
+	ok(fake_bytes(F.disk, 'W', 1536), "merge: and their bytes land");
 	teardown();
 
 	setup(512, false, 0, 8);
@@ -240,15 +226,10 @@ static void test_merge(void)
 
 static void test_bounce(void)
 {
-	uint8_t old[8192];
-	bool right = true;
-
 	setup(4096, true, 0, 8);
-	memcpy(old, F.disk, sizeof old);
-	memset(buf, 'W', 1024);
-	submit(req(0, ENG_WRITE, 1024, 1024, 0));
+	submit(wreq(0, 1024, 1024, 0, 'W'));
 	loop_run_deferred(&L);
-	ok(F.n == 1 && F.rec[0].op == ENG_READ && F.rec[0].off == 0 && F.rec[0].len == 4096,
+	ok(F.n == 1 && fake_is(0, ENG_READ, 0, 4096),
 	   "rmw: a 1 KiB write inside a 4K block first reads the whole block");
 	ok(F.rec[0].base0 != R[0].q.data && (uintptr_t)F.rec[0].base0 % 4096 == 0,
 	   "rmw: into an aligned bounce buffer");
@@ -256,17 +237,16 @@ static void test_bounce(void)
 	fake_complete(0, 0);
 	is_int(R[0].ndone, 0, "rmw: not done after the read half");
 	loop_run_deferred(&L);
-	ok(F.n == 2 && F.rec[1].op == ENG_WRITE && F.rec[1].off == 0 && F.rec[1].len == 4096,
+	ok(F.n == 2 && fake_is(1, ENG_WRITE, 0, 4096),
 	   "rmw: then writes the whole block");
 	fake_complete(1, 0);
 	is_int(R[0].ndone, 1, "rmw: done after the write half");
-	ok(memcmp(F.disk, old, 1024) == 0 && all_bytes(F.disk + 1024, 'W', 1024) &&
-	   memcmp(F.disk + 2048, old + 2048, 2048) == 0,
+	ok(kept(0, 1024) && fake_bytes(F.disk + 1024, 'W', 1024) && kept(2048, 4096),
 	   "rmw: the new bytes in place, the rest of the block kept");
 
 	submit(req(1, ENG_READ, 512, 1024, 65536));
 	loop_run_deferred(&L);
-	ok(F.n == 3 && F.rec[2].op == ENG_READ && F.rec[2].off == 0 && F.rec[2].len == 4096 &&
+	ok(F.n == 3 && fake_is(2, ENG_READ, 0, 4096) &&
 	   F.rec[2].base0 != R[1].q.data, "bounce: an unaligned read reads its block into a bounce buffer");
 	fake_complete(2, 0);
 	ok(R[1].ndone == 1 && memcmp(R[1].q.data, F.disk + 512, 1024) == 0,
@@ -278,7 +258,7 @@ static void test_bounce(void)
 	ok(F.n == 4 && F.rec[3].op == ENG_WRITE && F.rec[3].off == 8192 && Q.st.rmw == 1,
 	   "bounce: a whole-block write from an unaligned buffer is written without reading");
 	fake_complete(3, 0);
-	ok(all_bytes(F.disk + 8192, 'U', 4096) && Q.st.bounced == 3, "bounce: and lands");
+	ok(fake_bytes(F.disk + 8192, 'U', 4096) && Q.st.bounced == 3, "bounce: and lands");
 
 	/* two writes to different bytes of one block: the second waits for
 	 * the first's read-modify-write, or one would undo the other */
@@ -289,12 +269,9 @@ static void test_bounce(void)
 	loop_run_deferred(&L);
 	is_int(fake_outstanding(), 1, "rmw: a write to another part of the same block waits");
 	is_int(Q.st.overlap_waits, 1, "rmw: counted as an overlap wait");
-	for (int round = 0; round < 4; round++) {
-		fake_complete_all(0);
-		loop_run_deferred(&L);
-	}
-	ok(R[3].ndone && R[4].ndone && all_bytes(F.disk + 16384, 'X', 512) &&
-	   all_bytes(F.disk + 16384 + 2048, 'Y', 512), "rmw: both writes' bytes are in the block");
+	fake_settle(&L, 5);
+	ok(R[3].ndone && R[4].ndone && fake_bytes(F.disk + 16384, 'X', 512) &&
+	   fake_bytes(F.disk + 16384 + 2048, 'Y', 512), "rmw: both writes' bytes are in the block");
 
 	/* adjacent unaligned writes in neighbouring blocks merge into one
 	 * bounced I/O over both blocks */
@@ -305,29 +282,20 @@ static void test_bounce(void)
 	ok(fake_outstanding() == 1 && F.rec[F.n - 1].op == ENG_READ &&
 	   F.rec[F.n - 1].off == 24576 && F.rec[F.n - 1].len == 8192,
 	   "rmw: two adjacent unaligned writes share one read of their two blocks");
-	for (int round = 0; round < 2; round++) {
-		fake_complete_all(0);
-		loop_run_deferred(&L);
-	}
-	ok(R[5].ndone && R[6].ndone && all_bytes(F.disk + 24576 + 1024, 'M', 4096) &&
+	fake_settle(&L, 3);
+	ok(R[5].ndone && R[6].ndone && fake_bytes(F.disk + 24576 + 1024, 'M', 4096) &&
 	   F.rec[F.n - 1].op == ENG_WRITE && F.rec[F.n - 1].len == 8192, "rmw: and one write of them");
 	teardown();
 
 	/* an export offset off the block size: every request is bounced */
 	setup(4096, true, 512, 8);
-	memcpy(old, F.disk, sizeof old);
-	memset(buf, 'O', 4096);
-	submit(req(0, ENG_WRITE, 0, 4096, 0));
+	submit(wreq(0, 0, 4096, 0, 'O'));
 	loop_run_deferred(&L);
-	ok(F.n == 1 && F.rec[0].op == ENG_READ && F.rec[0].off == 0 && F.rec[0].len == 8192,
+	ok(F.n == 1 && fake_is(0, ENG_READ, 0, 8192),
 	   "offset: 4 KiB at export 0 with -o 512 reads the two blocks it touches");
-	for (int round = 0; round < 2; round++) {
-		fake_complete_all(0);
-		loop_run_deferred(&L);
-	}
-	right = memcmp(F.disk, old, 512) == 0 && all_bytes(F.disk + 512, 'O', 4096) &&
-		memcmp(F.disk + 4608, old + 4608, 8192 - 4608) == 0;
-	ok(R[0].ndone == 1 && right, "offset: and writes them back with the data at store offset 512");
+	fake_settle(&L, 3);
+	ok(R[0].ndone == 1 && kept(0, 512) && fake_bytes(F.disk + 512, 'O', 4096) && kept(4608, 8192),
+	   "offset: and writes them back with the data at store offset 512");
 	teardown();
 }
 
@@ -412,7 +380,6 @@ static void test_null(void)
 	B.lbs = 512;
 	B.size = 1 << 30;
 	fake_reset();
-	done_seq = 0;
 	if (dq_init(&Q, &L, &B, E, 4) < 0) {
 		printf("Bail out! dq_init null\n");
 		exit(1);
@@ -429,7 +396,7 @@ static void test_null(void)
 	loop_run_deferred(&L);
 	ok(R[15].ndone == 1 && R[16].ndone == 1 && R[15].q.res == 0 && R[16].q.res == 0,
 	   "null: 17 requests at depth 4 all complete in one wakeup's deferred tasks");
-	ok(all_bytes(buf, 0, 16 * 4096), "null: reads are zeros");
+	ok(fake_bytes(buf, 0, 16 * 4096), "null: reads are zeros");
 	is_int(F.n, 0, "null: the real engine saw nothing");
 	ok(dq_idle(&Q), "null: idle");
 
@@ -445,25 +412,10 @@ static void test_null(void)
 
 int main(void)
 {
-	if (loop_init(&L) < 0) {
-		printf("Bail out! loop_init\n");
-		return 1;
-	}
-	E = fake_new(&L);
-	buf = aligned_alloc(4096, NREQ * 65536);
-	if (!E || !F.disk || !buf) {
-		printf("Bail out! out of memory\n");
-		return 1;
-	}
-	test_deferred_and_depth();
-	test_overlap_order();
-	test_merge();
-	test_bounce();
-	test_failures();
-	test_merge_delay();
-	test_null();
-	fake_free();
-	free(buf);
-	loop_close(&L);
-	return done_testing();
+	static void (*const tests[])(void) = {
+		test_deferred_and_depth, test_overlap_order, test_merge, test_bounce,
+		test_failures, test_merge_delay, test_null,
+	};
+
+	return fake_main(&L, NREQ * 65536, tests, sizeof tests / sizeof tests[0]);
 }

@@ -20,43 +20,23 @@
 #define NREQ 32
 #define KiB 1024u
 
-struct req {
-	struct qio q;
-	int ndone;
-	int order;
-};
-
 static struct loop L;
 static struct backing B;
 static struct dq Q;
 static struct cache C;
-static struct engine *E;
-static struct req R[NREQ];
-static uint8_t *buf;		/* NREQ x 1 MiB */
-static int done_seq, failures;
-
-static void req_done(struct qio *q)
-{
-	struct req *r = (struct req *)q;
-
-	r->ndone++;
-	r->order = ++done_seq;
-}
+#define E (F.e)
+static struct fake_req R[NREQ];
+#define buf (F.buf)		/* NREQ x 1 MiB */
+static int failures;
 
 /* Request i: op on [off, off + len), its data filled with fill. */
 static struct qio *req(unsigned i, enum eng_op op, uint64_t off, size_t len, int fill)
 {
-	struct req *r = &R[i];
+	struct qio *io = fake_req_set(&R[i], op, off, len, buf + (size_t)i * 1024 * KiB);
 
-	memset(r, 0, sizeof *r);
-	r->q.op = op;
-	r->q.off = off;
-	r->q.len = len;
-	r->q.data = buf + (size_t)i * 1024 * KiB;
-	r->q.done = req_done;
 	if (fill >= 0)
-		memset(r->q.data, fill, len);
-	return &r->q;
+		memset(io->data, fill, len);
+	return io;
 }
 
 /* What device.c does with a verdict. */
@@ -94,7 +74,6 @@ static void setup(size_t max_dirty)
 	B.size = FAKE_DISK;
 	memset(F.disk, 0, FAKE_DISK);
 	fake_reset();
-	done_seq = 0;
 	failures = 0;
 	if (dq_init(&Q, &L, &B, E, 16) < 0 || cache_init(&C, &cf, &Q, &L) < 0) {
 		printf("Bail out! init\n");
@@ -107,31 +86,9 @@ static void setup(size_t max_dirty)
 static void teardown(void)
 {
 	cache_writeback_all(&C);
-	for (int n = 0; n < 1000 && !(dq_idle(&Q) && cache_idle(&C)); n++) {
-		loop_run_deferred(&L);
-		fake_complete_all(0);
-	}
-	loop_run_deferred(&L);
+	fake_settle(&L, 1000);
 	cache_free(&C);
 	dq_free(&Q);
-}
-
-static bool all_bytes(const uint8_t *p, uint8_t v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != v)
-			return false;
-	return true;
-}
-
-/* Complete every outstanding I/O and run what that defers, rounds times. */
-static void settle(int rounds)
-{
-	while (rounds-- > 0) {
-		loop_run_deferred(&L);
-		fake_complete_all(0);
-	}
-	loop_run_deferred(&L);
 }
 
 /* ------------------------------------------------------------ tests */
@@ -146,7 +103,7 @@ static void test_buffered(void)
 	ok(C.st.wb_buffered == 1 && C.st.dirty_bytes == 4 * KiB, "take: counted, 4 KiB dirty");
 	ok(!cache_idle(&C), "take: the cache is not idle with dirty data");
 	teardown();
-	ok(all_bytes(F.disk, 'a', 4 * KiB), "take: written back at the end");
+	ok(fake_bytes(F.disk, 'a', 4 * KiB), "take: written back at the end");
 }
 
 static void test_join(void)
@@ -163,8 +120,8 @@ static void test_join(void)
 	       "join: a write bridging them is buffered");
 	is_int(C.st.dirty_bytes, 12 * KiB, "join: 12 KiB dirty, none counted twice");
 	v = go(req(3, ENG_READ, 18 * KiB, 8 * KiB, 0));
-	right = all_bytes(R[3].q.data, 'b', 2 * KiB) && all_bytes(R[3].q.data + 2 * KiB, 'd', 4 * KiB) &&
-		all_bytes(R[3].q.data + 6 * KiB, 'c', 2 * KiB);
+	right = fake_bytes(R[3].q.data, 'b', 2 * KiB) && fake_bytes(R[3].q.data + 2 * KiB, 'd', 4 * KiB) &&
+		fake_bytes(R[3].q.data + 6 * KiB, 'c', 2 * KiB);
 	ok(v == CACHE_DONE && right, "join: a read across all three is served from one buffer");
 	is_int(C.st.wb_read_hits, 1, "join: counted a read hit");
 	cache_writeback_all(&C);
@@ -175,8 +132,8 @@ static void test_join(void)
 	fake_complete_all(0);
 	loop_run_deferred(&L);
 	ok(C.st.dirty_bytes == 0 && cache_idle(&C), "join: nothing dirty after it landed");
-	ok(all_bytes(F.disk + 16 * KiB, 'b', 4 * KiB) && all_bytes(F.disk + 20 * KiB, 'd', 4 * KiB) &&
-	   all_bytes(F.disk + 24 * KiB, 'c', 4 * KiB), "join: the store has all three");
+	ok(fake_bytes(F.disk + 16 * KiB, 'b', 4 * KiB) && fake_bytes(F.disk + 20 * KiB, 'd', 4 * KiB) &&
+	   fake_bytes(F.disk + 24 * KiB, 'c', 4 * KiB), "join: the store has all three");
 	teardown();
 }
 
@@ -210,13 +167,13 @@ static void test_max_dirty(void)
 	   "bound: once room was made both are taken, in arrival order");
 	ok(most <= 16 * KiB && C.st.dirty_bytes == 12 * KiB + 512, "bound: never past the bound");
 	cache_writeback_all(&C);
-	settle(3);
+	fake_settle(&L, 4);
 	is_int(C.st.dirty_bytes, 0, "bound: all written back");
 	is_int(go(req(4, ENG_WRITE, 256 * KiB, 20 * KiB, '5')), CACHE_DONE,
 	       "bound: with nothing dirty one write larger than the bound is taken");
 	teardown();
-	ok(all_bytes(F.disk + 128 * KiB, '3', 12 * KiB) && all_bytes(F.disk + 192 * KiB, '4', 512) &&
-	   all_bytes(F.disk + 256 * KiB, '5', 20 * KiB), "bound: and everything landed");
+	ok(fake_bytes(F.disk + 128 * KiB, '3', 12 * KiB) && fake_bytes(F.disk + 192 * KiB, '4', 512) &&
+	   fake_bytes(F.disk + 256 * KiB, '5', 20 * KiB), "bound: and everything landed");
 }
 
 static void test_pass_through(void)
@@ -236,7 +193,7 @@ static void test_pass_through(void)
 	ok(F.n == 2 && F.rec[1].len == big && !R[1].ndone, "pass: then the big write goes to the store");
 	fake_complete(1, 0);
 	ok(R[1].ndone == 1 && R[1].q.res == 0, "pass: acknowledged once on the store");
-	ok(all_bytes(F.disk + 1024 * KiB, 'y', big), "pass: the newer data is on the store");
+	ok(fake_bytes(F.disk + 1024 * KiB, 'y', big), "pass: the newer data is on the store");
 	teardown();
 }
 
@@ -248,18 +205,18 @@ static void test_reads(void)
 	memset(F.disk + 2044 * KiB, 'o', 4 * KiB);
 	go(req(0, ENG_WRITE, 2048 * KiB, 4 * KiB, 'r'));
 	ok(go(req(1, ENG_READ, 2048 * KiB + 1024, 2 * KiB, 0)) == CACHE_DONE &&
-	   all_bytes(R[1].q.data, 'r', 2 * KiB), "read: inside a dirty buffer: served from it");
+	   fake_bytes(R[1].q.data, 'r', 2 * KiB), "read: inside a dirty buffer: served from it");
 	is_int(go(req(2, ENG_READ, 2044 * KiB, 8 * KiB, 0)), CACHE_PENDING,
 	       "read: straddling dirty data: waits");
 	loop_run_deferred(&L);
-	ok(F.n == 1 && F.rec[0].op == ENG_WRITE && F.rec[0].off == 2048 * KiB,
+	ok(F.n == 1 && fake_is(0, ENG_WRITE, 2048 * KiB, 4 * KiB),
 	   "read: the dirty data it needs is written out first, the read not yet issued");
 	fake_complete(0, 0);
 	loop_run_deferred(&L);
-	ok(F.n == 2 && F.rec[1].op == ENG_READ && F.rec[1].off == 2044 * KiB,
+	ok(F.n == 2 && fake_is(1, ENG_READ, 2044 * KiB, 8 * KiB),
 	   "read: once written, it reads from the store");
 	fake_complete(1, 0);
-	right = all_bytes(R[2].q.data, 'o', 4 * KiB) && all_bytes(R[2].q.data + 4 * KiB, 'r', 4 * KiB);
+	right = fake_bytes(R[2].q.data, 'o', 4 * KiB) && fake_bytes(R[2].q.data + 4 * KiB, 'r', 4 * KiB);
 	ok(R[2].ndone == 1 && right, "read: and gets the old bytes and the acknowledged new ones");
 	is_int(go(req(3, ENG_READ, 0, 4 * KiB, 0)), CACHE_MISS, "read: no dirty data: a miss");
 	teardown();
@@ -271,7 +228,7 @@ static void test_flush(void)
 
 	setup(256 * KiB);
 	is_int(go(req(0, ENG_FLUSH, 0, 0, -1)), CACHE_MISS, "flush: nothing dirty: to the queue as it is");
-	settle(1);
+	fake_settle(&L, 2);
 	fake_reset();
 	go(req(1, ENG_WRITE, 3072 * KiB, 4 * KiB, 'f'));
 	go(req(2, ENG_WRITE, 3200 * KiB, 4 * KiB, 'g'));
@@ -326,25 +283,10 @@ static void test_failure(void)
 
 int main(void)
 {
-	if (loop_init(&L) < 0) {
-		printf("Bail out! loop_init\n");
-		return 1;
-	}
-	E = fake_new(&L);
-	buf = aligned_alloc(4096, (size_t)NREQ * 1024 * KiB);
-	if (!E || !F.disk || !buf) {
-		printf("Bail out! out of memory\n");
-		return 1;
-	}
-	test_buffered();
-	test_join();
-	test_max_dirty();
-	test_pass_through();
-	test_reads();
-	test_flush();
-	test_failure();
-	fake_free();
-	free(buf);
-	loop_close(&L);
-	return done_testing();
+	static void (*const tests[])(void) = {
+		test_buffered, test_join, test_max_dirty, test_pass_through,
+		test_reads, test_flush, test_failure,
+	};
+
+	return fake_main(&L, (size_t)NREQ * 1024 * KiB, tests, sizeof tests / sizeof tests[0]);
 }

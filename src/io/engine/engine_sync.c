@@ -2,8 +2,9 @@
  * engine_sync.c - the synchronous engine: each queued I/O is done with
  * preadv/pwritev/fdatasync in the engine's kick, in the loop's SUBMIT
  * phase (its done() callbacks free queue depth, and the loop goes back to
- * the queues' DISPATCH phase for what that lets through).  The loop stalls while the disk works; used where Linux AIO is
- * missing and as the baseline the AIO engine is measured against.
+ * the queues' DISPATCH phase for what that lets through).  The loop
+ * stalls while the disk works; used where Linux AIO is missing and as the
+ * baseline the AIO engine is measured against.
  */
 #include "config.h"
 #include "io/engine/engine_impl.h"
