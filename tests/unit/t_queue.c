@@ -148,6 +148,18 @@ static void test_overlap_order(void)
 	ok(R[0].order < R[1].order, "overlap: A done before B");
 	ok(fake_bytes(F.disk, 'A', 2048) && fake_bytes(F.disk + 2048, 'B', 4096),
 	   "overlap: the later write's bytes are on the store");
+
+	/* one that arrives while an overlapping write is in flight */
+	submit(wreq(4, 8192, 1024, 4 * 65536, 'F'));
+	loop_run_deferred(&L);
+	submit(wreq(5, 8192 + 512, 1024, 5 * 65536, 'G'));
+	submit(req(6, ENG_READ, 8192, 512, 6 * 65536));
+	loop_run_deferred(&L);
+	ok(fake_outstanding() == 2 && fake_find(0, ENG_WRITE, 8192 + 512) < 0,
+	   "overlap: a write waits for an overlapping one in flight (a read does not)");
+	fake_settle(&L, 4);
+	ok(R[4].order < R[5].order && fake_bytes(F.disk + 8192, 'F', 512) &&
+	   fake_bytes(F.disk + 8192 + 512, 'G', 1024), "overlap: and lands after it");
 	teardown();
 
 	/* a write waits for an earlier one that is itself still waiting */
@@ -404,8 +416,13 @@ static void test_null(void)
 	submit(req(0, ENG_FLUSH, 0, 0, 0));
 	dq_kick_now(&Q);
 	ok(engine_queued(E), "null: engine_queued() sees the null engine's I/O");
-	engine_drain(E);
-	ok(R[0].ndone == 1 && R[0].q.res == 0, "null: engine_drain() drains the null engine too");
+	engine_kick(E);
+	ok(R[0].ndone == 1 && R[0].q.res == 0, "null: engine_kick() kicks the null engine too");
+	submit(req(1, ENG_FLUSH, 0, 0, 0));
+	dq_kick_now(&Q);
+	if (R[0].ndone)		/* else the drain would never end */
+		engine_drain(E);
+	ok(R[1].ndone == 1 && !engine_queued(E), "null: engine_drain() drains the null engine too");
 	loop_run_deferred(&L);
 	dq_free(&Q);
 }

@@ -159,13 +159,15 @@ static void test_max_dirty(void)
 		most = C.st.dirty_bytes;
 	ok(!R[2].ndone && !R[3].ndone,
 	   "bound: with 8 KiB dirty, the 12 KiB write still waits, and the 512 bytes behind it");
+	is_int(go(req(5, ENG_WRITE, 320 * KiB, 512, '6')), CACHE_PENDING,
+	       "bound: a new write that would fit waits behind them too");
 	fake_complete(1, 0);
 	loop_run_deferred(&L);
 	if (C.st.dirty_bytes > most)
 		most = C.st.dirty_bytes;
-	ok(R[2].ndone == 1 && R[3].ndone == 1 && R[2].order < R[3].order,
-	   "bound: once room was made both are taken, in arrival order");
-	ok(most <= 16 * KiB && C.st.dirty_bytes == 12 * KiB + 512, "bound: never past the bound");
+	ok(R[2].ndone == 1 && R[3].ndone == 1 && R[5].ndone == 1 && R[2].order < R[3].order &&
+	   R[3].order < R[5].order, "bound: once room was made all are taken, in arrival order");
+	ok(most <= 16 * KiB && C.st.dirty_bytes == 13 * KiB, "bound: never past the bound");
 	cache_writeback_all(&C);
 	fake_settle(&L, 4);
 	is_int(C.st.dirty_bytes, 0, "bound: all written back");
@@ -173,7 +175,8 @@ static void test_max_dirty(void)
 	       "bound: with nothing dirty one write larger than the bound is taken");
 	teardown();
 	ok(fake_bytes(F.disk + 128 * KiB, '3', 12 * KiB) && fake_bytes(F.disk + 192 * KiB, '4', 512) &&
-	   fake_bytes(F.disk + 256 * KiB, '5', 20 * KiB), "bound: and everything landed");
+	   fake_bytes(F.disk + 256 * KiB, '5', 20 * KiB) && fake_bytes(F.disk + 320 * KiB, '6', 512),
+	   "bound: and everything landed");
 }
 
 static void test_pass_through(void)
