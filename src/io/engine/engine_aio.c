@@ -3,8 +3,8 @@
  *
  * Every iocb carries IOCB_FLAG_RESFD, so completions bump an eventfd that
  * sits in the epoll set: no signals, no threads.  The deferred kick hands
- * all I/Os queued during a wakeup to one io_submit(); the eventfd handler reaps
- * with io_getevents() and a zero timeout, which also sidesteps libaio's
+ * all I/Os queued during a wakeup to one io_submit(); the eventfd handler
+ * reaps with io_getevents() and a zero timeout, which also sidesteps libaio's
  * 32-bit time_t trap under musl 1.2 (a zero timespec is zero in both
  * layouts).  File systems without asynchronous fdatasync (IOCB_CMD_FDSYNC
  * answers EINVAL) get a synchronous one, once warned.

@@ -72,7 +72,7 @@ struct dq_stats {
 	uint64_t bounced;	/* I/Os through a bounce buffer */
 	uint64_t rmw;		/* of those, read-modify-write */
 	uint64_t overlap_waits;	/* a write waited for an earlier overlapping one */
-	uint64_t stalls;	/* wakeups that ended with requests waiting for depth */
+	uint64_t stalls;	/* kicks that left requests waiting (depth, order, bounce) */
 	uint64_t errors;	/* engine I/Os that failed */
 	uint64_t waiting_max;	/* most requests waiting at once */
 	uint64_t held;		/* kicks that held requests back (merge delay) */
