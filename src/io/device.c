@@ -549,12 +549,12 @@ int device_init(struct device *d, struct engine *e, struct loop *l,
 		snprintf(err, errlen, "%s: out of memory", d->name);
 		return -ENOMEM;
 	}
-	if (!d->bufs || !d->reqs || dq_init(&d->q, &d->b, e, c->queue_depth) < 0 ||
+	if (!d->bufs || !d->reqs || dq_init(&d->q, l, &d->b, e, c->queue_depth) < 0 ||
 	    cache_init(&d->cache, &c->cache, &d->q, l) < 0) {
 		snprintf(err, errlen, "%s: out of memory for %u request buffers", d->name, d->nreqs);
 		return -ENOMEM;
 	}
-	dq_set_merge_delay(&d->q, l, c->merge_delay_us);
+	dq_set_merge_delay(&d->q, c->merge_delay_us);
 	d->cache.on_failure = cache_failed;	/* after cache_init(), which clears */
 	d->cache.failure_ctx = d;
 	for (unsigned k = 0; k < DEVICE_COAL_SLOTS; k++) {

@@ -17,12 +17,14 @@
  * N+1, into the stream's chunk behind the reader.  Reads inside a loaded
  * chunk are copied from it; reads inside a loading one wait for it.
  *
- * Coherence: a write to a chunk's range drops it, or, while it loads,
- * marks it stale: its waiters then go to the queue as ordinary reads.  A
- * load is not started over a write the cache still has in flight.
+ * Coherence (cache.c's hooks): a write to a chunk's range drops it
+ * (ra_invalidate()), or, while it loads, marks it stale: its waiters then
+ * go to the queue as ordinary reads.  A load is not started over a write
+ * the cache still has in flight (the hook writing()).
  */
 #include "config.h"
-#include "io/cache/cache_int.h"
+#include "io/cache/cache_ra.h"
+#include "io/cache/cache_xfer.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -32,22 +34,68 @@
 #define RA_SLACK	(64u * 1024)	/* how far from "next" a read still continues a stream */
 #define RA_MIN_RUN	(64u * 1024)	/* sequential bytes before read-ahead starts */
 
-int ra_init(struct cache *c)
-{
-	struct cache_impl *I = c->impl;
-	size_t chunk = c->conf.ra_chunk;
+enum chunk_state { CH_EMPTY, CH_LOADING, CH_VALID };
 
+struct chunk {
+	uint8_t *mem;		/* NULL until first loaded, freed when idle */
+	struct xfer x;
+	struct ra *r;
+	enum chunk_state state;
+	bool stale;		/* a write hit it while loading: never serve it */
+	uint64_t off;
+	size_t len;
+	int owner;		/* stream index, or -1 */
+	uint64_t used;		/* now_ns() of the last load or hit */
+	struct qlist waiters;	/* reads served when the load completes */
+};
+
+struct stream {
+	bool active;
+	bool established;
+	unsigned reads;		/* sequential reads seen */
+	uint64_t run;		/* bytes read sequentially */
+	uint64_t next;		/* where the next read should start */
+	uint64_t tick;		/* LRU */
+};
+
+struct ra {
+	struct cache *c;
+	const struct cache_hooks *h;
+	size_t chunk;		/* ra_chunk rounded up to CACHE_MEM_ALIGN */
+	unsigned nstreams;
+	struct stream *streams;
+	struct chunk *chunks;	/* 2 per stream */
+	unsigned nchunks;
+	unsigned loading;	/* chunk loads in flight */
+	uint64_t tick;
+};
+
+int ra_new(struct cache *c, const struct cache_hooks *h, struct ra **out)
+{
+	size_t chunk = c->conf.ra_chunk;
+	struct ra *r;
+
+	*out = NULL;
 	if (!chunk || !c->conf.ra_streams)
 		return 0;
-	I->chunk = (chunk + CACHE_MEM_ALIGN - 1) / CACHE_MEM_ALIGN * CACHE_MEM_ALIGN;
-	I->nstreams = c->conf.ra_streams;
-	I->nchunks = 2 * I->nstreams;
-	I->streams = calloc(I->nstreams, sizeof *I->streams);
-	I->chunks = calloc(I->nchunks, sizeof *I->chunks);
-	if (!I->streams || !I->chunks)
+	if (!(r = calloc(1, sizeof *r)))
 		return -ENOMEM;
-	for (unsigned i = 0; i < I->nchunks; i++)
-		I->chunks[i].owner = -1;
+	r->c = c;
+	r->h = h;
+	r->chunk = (chunk + CACHE_MEM_ALIGN - 1) / CACHE_MEM_ALIGN * CACHE_MEM_ALIGN;
+	r->nstreams = c->conf.ra_streams;
+	r->nchunks = 2 * r->nstreams;
+	r->streams = calloc(r->nstreams, sizeof *r->streams);
+	r->chunks = calloc(r->nchunks, sizeof *r->chunks);
+	if (!r->streams || !r->chunks) {
+		ra_free(r);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < r->nchunks; i++) {
+		r->chunks[i].owner = -1;
+		r->chunks[i].r = r;
+	}
+	*out = r;
 	return 0;
 }
 
@@ -60,18 +108,16 @@ static void chunk_release(struct chunk *k)
 	k->owner = -1;
 }
 
-void ra_free(struct cache *c)
+void ra_free(struct ra *r)
 {
-	struct cache_impl *I = c->impl;
-
-	if (I->chunks)
-		for (unsigned i = 0; i < I->nchunks; i++)
-			chunk_release(&I->chunks[i]);
-	free(I->chunks);
-	free(I->streams);
-	I->chunks = NULL;
-	I->streams = NULL;
-	I->chunk = 0;
+	if (!r)
+		return;
+	if (r->chunks)
+		for (unsigned i = 0; i < r->nchunks; i++)
+			chunk_release(&r->chunks[i]);
+	free(r->chunks);
+	free(r->streams);
+	free(r);
 }
 
 static bool usable(const struct chunk *k)
@@ -79,10 +125,10 @@ static bool usable(const struct chunk *k)
 	return k->state != CH_EMPTY && !k->stale;
 }
 
-static struct chunk *chunk_at(struct cache_impl *I, uint64_t pos)
+static struct chunk *chunk_at(struct ra *r, uint64_t pos)
 {
-	for (unsigned i = 0; i < I->nchunks; i++) {
-		struct chunk *k = &I->chunks[i];
+	for (unsigned i = 0; i < r->nchunks; i++) {
+		struct chunk *k = &r->chunks[i];
 		if (usable(k) && k->off <= pos && pos < k->off + k->len)
 			return k;
 	}
@@ -91,19 +137,18 @@ static struct chunk *chunk_at(struct cache_impl *I, uint64_t pos)
 
 /* Serve io from chunks only (no stream bookkeeping): a read may lie in one
  * chunk or straddle two adjacent ones. */
-enum cache_verdict ra_serve(struct cache *c, struct qio *io, int *owner)
+static enum cache_verdict serve(struct ra *r, struct qio *io, int *owner)
 {
-	struct cache_impl *I = c->impl;
 	uint64_t off = io->off, end = io->off + io->len, now;
 	struct chunk *a, *b = NULL;
 	size_t first;
 
 	*owner = -1;
-	if (!io->len || !(a = chunk_at(I, off)))
+	if (!io->len || !(a = chunk_at(r, off)))
 		return CACHE_MISS;
 	*owner = a->owner;
 	if (end > a->off + a->len) {
-		b = chunk_at(I, a->off + a->len);
+		b = chunk_at(r, a->off + a->len);
 		if (!b || end > b->off + b->len)
 			return CACHE_MISS;
 	}
@@ -121,17 +166,24 @@ enum cache_verdict ra_serve(struct cache *c, struct qio *io, int *owner)
 		b->used = now;
 	}
 	io->res = 0;
-	c->st.ra_hits++;
+	r->c->st.ra_hits++;
 	return CACHE_DONE;
+}
+
+enum cache_verdict ra_serve(struct ra *r, struct qio *io)
+{
+	int owner;
+
+	return serve(r, io, &owner);
 }
 
 static void load_done(struct xfer *x)
 {
 	struct chunk *k = x->owner;
-	struct cache *c = x->c;
+	struct ra *r = k->r;
 	struct qio *io, *next;
 
-	c->impl->loading--;
+	r->loading--;
 	if (x->err || k->stale) {
 		/* never serve it: the waiters read from the store (and get the
 		 * error themselves, or the data the write put there) */
@@ -144,7 +196,7 @@ static void load_done(struct xfer *x)
 	k->used = now_ns();
 	for (io = qlist_take(&k->waiters); io; io = next) {
 		next = io->next;
-		cache_reread(c, io);
+		r->h->reread(r->c, io);
 	}
 }
 
@@ -161,16 +213,16 @@ static bool better(const struct chunk *k, const struct chunk *best)
 /* A chunk for stream si to load X into: an unowned one while the stream
  * has fewer than 2, else its own that is neither X nor keep (so behind the
  * reader).  Never one that is loading: the queue is reading into it. */
-static struct chunk *chunk_slot(struct cache_impl *I, int si, uint64_t X, uint64_t keep)
+static struct chunk *chunk_slot(struct ra *r, int si, uint64_t X, uint64_t keep)
 {
 	struct chunk *best = NULL;
 	unsigned owned = 0;
 
-	for (unsigned i = 0; i < I->nchunks; i++)
-		owned += I->chunks[i].owner == si;
+	for (unsigned i = 0; i < r->nchunks; i++)
+		owned += r->chunks[i].owner == si;
 	for (int pass = owned < 2 ? 0 : 1; pass < 2 && !best; pass++) {
-		for (unsigned i = 0; i < I->nchunks; i++) {
-			struct chunk *k = &I->chunks[i];
+		for (unsigned i = 0; i < r->nchunks; i++) {
+			struct chunk *k = &r->chunks[i];
 			if (k->state == CH_LOADING)
 				continue;
 			if (pass == 0 && k->owner != -1)
@@ -186,34 +238,34 @@ static struct chunk *chunk_slot(struct cache_impl *I, int si, uint64_t X, uint64
 }
 
 /* Have chunk X loaded or loading for stream si. */
-static void want(struct cache *c, int si, uint64_t X, uint64_t keep)
+static void want(struct ra *r, int si, uint64_t X, uint64_t keep)
 {
-	struct cache_impl *I = c->impl;
+	struct cache *c = r->c;
 	const struct backing *b = c->q->b;
 	struct chunk *k;
 	uint64_t len;
 
-	for (unsigned i = 0; i < I->nchunks; i++) {
-		k = &I->chunks[i];
+	for (unsigned i = 0; i < r->nchunks; i++) {
+		k = &r->chunks[i];
 		if (usable(k) && k->off == X) {
 			k->owner = si;
 			return;
 		}
 	}
-	len = b->size - X < I->chunk ? b->size - X : I->chunk;
+	len = b->size - X < r->chunk ? b->size - X : r->chunk;
 	if (b->direct)
 		len = len / b->lbs * b->lbs;	/* an unaligned tail is read directly */
 	/* a write in flight there may land before or after our read: what we
 	 * would load could be older than what was acknowledged */
-	if (!len || cache_write_in_flight(c, X, (size_t)len))
+	if (!len || r->h->writing(c, X, (size_t)len))
 		return;
-	if (!(k = chunk_slot(I, si, X, keep)))
+	if (!(k = chunk_slot(r, si, X, keep)))
 		return;
 	if (!k->mem) {
-		k->mem = aligned_alloc(CACHE_MEM_ALIGN, I->chunk);
+		k->mem = aligned_alloc(CACHE_MEM_ALIGN, r->chunk);
 		if (!k->mem)
 			return;
-		if (xfer_alloc(&k->x, c, I->chunk, load_done, k) < 0) {
+		if (xfer_alloc(&k->x, c->q, r->chunk, load_done, k) < 0) {
 			free(k->mem);
 			k->mem = NULL;
 			return;
@@ -225,37 +277,35 @@ static void want(struct cache *c, int si, uint64_t X, uint64_t keep)
 	k->len = (size_t)len;
 	k->owner = si;
 	k->used = now_ns();
-	I->loading++;
+	r->loading++;
 	c->st.ra_loads++;
 	xfer_start(&k->x, ENG_READ, X, (size_t)len, k->mem);
-	cache_sweep_arm(c);
+	r->h->sweep_arm(c);
 }
 
 /* The reader of stream si will read at pos next: have the chunk holding
  * pos and the one after it. */
-static void ahead(struct cache *c, int si, uint64_t pos)
+static void ahead(struct ra *r, int si, uint64_t pos)
 {
-	struct cache_impl *I = c->impl;
-	uint64_t size = c->q->b->size, X;
+	uint64_t size = r->c->q->b->size, X;
 
 	if (pos >= size)
 		return;
-	X = pos / I->chunk * I->chunk;
-	want(c, si, X, X + I->chunk);
-	if (X + I->chunk < size)
-		want(c, si, X + I->chunk, X);
+	X = pos / r->chunk * r->chunk;
+	want(r, si, X, X + r->chunk);
+	if (X + r->chunk < size)
+		want(r, si, X + r->chunk, X);
 }
 
-static struct stream *stream_for(struct cache *c, const struct qio *io, int owner)
+static struct stream *stream_for(struct ra *r, const struct qio *io, int owner)
 {
-	struct cache_impl *I = c->impl;
 	uint64_t off = io->off, end = io->off + io->len;
-	struct stream *s = NULL, *victim = &I->streams[0];	/* ra_init: at least 1 */
+	struct stream *s = NULL, *victim = &r->streams[0];	/* ra_new: at least 1 */
 
-	if (owner >= 0 && I->streams[owner].active)
-		s = &I->streams[owner];
-	for (unsigned i = 0; !s && i < I->nstreams; i++) {
-		struct stream *t = &I->streams[i];
+	if (owner >= 0 && r->streams[owner].active)
+		s = &r->streams[owner];
+	for (unsigned i = 0; !s && i < r->nstreams; i++) {
+		struct stream *t = &r->streams[i];
 		if (t->active && off + RA_SLACK >= t->next && off <= t->next + RA_SLACK)
 			s = t;
 	}
@@ -264,15 +314,15 @@ static struct stream *stream_for(struct cache *c, const struct qio *io, int owne
 		s->run += io->len;
 		if (end > s->next)
 			s->next = end;
-		s->tick = ++I->tick;
+		s->tick = ++r->tick;
 		if (!s->established && s->reads >= 2 && s->run >= RA_MIN_RUN)
 			s->established = true;
 		return s;
 	}
 	/* replace: an unused slot, else the least recently used candidate,
 	 * else the least recently used established stream */
-	for (unsigned i = 0; i < I->nstreams; i++) {
-		struct stream *t = &I->streams[i];
+	for (unsigned i = 0; i < r->nstreams; i++) {
+		struct stream *t = &r->streams[i];
 		if (!t->active) {
 			victim = t;
 			break;
@@ -282,42 +332,40 @@ static struct stream *stream_for(struct cache *c, const struct qio *io, int owne
 			victim = t;
 	}
 	/* its chunks stay servable until another stream needs them */
-	for (unsigned i = 0; i < I->nchunks; i++)
-		if (I->chunks[i].owner == (int)(victim - I->streams))
-			I->chunks[i].owner = -1;
+	for (unsigned i = 0; i < r->nchunks; i++)
+		if (r->chunks[i].owner == (int)(victim - r->streams))
+			r->chunks[i].owner = -1;
 	*victim = (struct stream){ .active = true, .reads = 1, .run = io->len, .next = end,
-				   .tick = ++I->tick };
+				   .tick = ++r->tick };
 	return victim;
 }
 
-enum cache_verdict ra_read(struct cache *c, struct qio *io)
+enum cache_verdict ra_read(struct ra *r, struct qio *io)
 {
-	struct cache_impl *I = c->impl;
+	struct cache_stats *st = &r->c->st;
 	enum cache_verdict v;
 	struct stream *s;
 	int owner;
 
-	v = ra_serve(c, io, &owner);
-	s = stream_for(c, io, owner);
+	v = serve(r, io, &owner);
+	s = stream_for(r, io, owner);
 	if (s->established) {
 		if (v == CACHE_MISS)
-			c->st.ra_misses++;
-		ahead(c, (int)(s - I->streams), io->off + io->len);
+			st->ra_misses++;
+		ahead(r, (int)(s - r->streams), io->off + io->len);
 	} else if (v == CACHE_MISS) {
-		c->st.ra_bypass++;
+		st->ra_bypass++;
 	}
 	return v;
 }
 
-void ra_invalidate(struct cache *c, uint64_t off, size_t len)
+void ra_invalidate(struct ra *r, uint64_t off, size_t len)
 {
-	struct cache_impl *I = c->impl;
-
-	for (unsigned i = 0; i < I->nchunks; i++) {
-		struct chunk *k = &I->chunks[i];
+	for (unsigned i = 0; i < r->nchunks; i++) {
+		struct chunk *k = &r->chunks[i];
 		if (!usable(k) || !ranges_overlap(k->off, k->off + k->len, off, off + len))
 			continue;
-		c->st.ra_stale++;
+		r->c->st.ra_stale++;
 		if (k->state == CH_VALID) {
 			k->state = CH_EMPTY;	/* the memory stays for the next load */
 		} else {
@@ -329,13 +377,17 @@ void ra_invalidate(struct cache *c, uint64_t off, size_t len)
 	}
 }
 
-bool ra_sweep(struct cache *c, uint64_t now)
+bool ra_idle(const struct ra *r)
 {
-	struct cache_impl *I = c->impl;
+	return r->loading == 0;
+}
+
+bool ra_sweep(struct ra *r, uint64_t now)
+{
 	bool held = false;
 
-	for (unsigned i = 0; i < I->nchunks; i++) {
-		struct chunk *k = &I->chunks[i];
+	for (unsigned i = 0; i < r->nchunks; i++) {
+		struct chunk *k = &r->chunks[i];
 		if (!k->mem)
 			continue;
 		if (k->state != CH_LOADING && now - k->used >= CACHE_IDLE_NS)

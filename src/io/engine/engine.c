@@ -9,17 +9,34 @@
 #include <string.h>
 #include <unistd.h>
 
+static void kick_due(struct loop_task *t)
+{
+	engine_kick(t->ctx);
+}
+
+struct engine *engine_alloc(struct loop *l, unsigned max)
+{
+	struct engine *e = calloc(1, sizeof *e);
+
+	if (!e)
+		return NULL;
+	e->loop = l;
+	e->max = max ? max : 1;
+	e->kick.fn = kick_due;
+	e->kick.ctx = e;
+	e->kick.phase = LOOP_PHASE_SUBMIT;
+	return e;
+}
+
 struct engine *engine_new(struct loop *l, enum engine_kind want, unsigned max,
 			  char *err, size_t errlen)
 {
-	struct engine *e = calloc(1, sizeof *e);
+	struct engine *e = engine_alloc(l, max);
 
 	if (!e) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	e->loop = l;
-	e->max = max ? max : 1;
 	if (want == ENGINE_AIO && engine_aio_init(e, err, errlen) == 0)
 		return e;
 	if (want == ENGINE_AIO)
@@ -37,8 +54,20 @@ void engine_free(struct engine *e)
 {
 	if (!e)
 		return;
-	e->ops->free(e);
+	engine_free(e->null);
+	loop_defer_cancel(e->loop, &e->kick);
+	if (e->ops->free)
+		e->ops->free(e);
 	free(e);
+}
+
+struct engine *engine_for_backing(struct engine *e, const struct backing *b)
+{
+	if (!b->is_null)
+		return e;
+	if (!e->null)
+		e->null = engine_null_new(e->loop);
+	return e->null;
 }
 
 const char *engine_name(const struct engine *e)
@@ -59,6 +88,12 @@ void engine_submit(struct engine *e, struct eng_io *io)
 	else
 		e->head = io;
 	e->tail = io;
+	engine_defer_kick(e);
+}
+
+void engine_defer_kick(struct engine *e)
+{
+	loop_defer(e->loop, &e->kick);
 }
 
 struct eng_io *engine_pop(struct engine *e)
@@ -86,16 +121,19 @@ void engine_kick(struct engine *e)
 {
 	if (e->head)
 		e->ops->kick(e);
+	if (e->null)
+		engine_kick(e->null);
 }
 
 bool engine_queued(const struct engine *e)
 {
-	return e->head != NULL;
+	return e->head != NULL || (e->null && engine_queued(e->null));
 }
 
 void engine_drain(struct engine *e)
 {
-	while (e->head || e->busy) {
+	/* busy is 0 on kinds whose kick completes everything (sync, null) */
+	while (engine_queued(e) || e->busy) {
 		engine_kick(e);
 		if (e->busy)
 			e->ops->wait_one(e);
@@ -120,17 +158,6 @@ void engine_complete(struct eng_io *io, long res)
 	}
 	io->res = res < 0 ? (int)res : 0;
 	io->done(io);
-}
-
-bool engine_null_io(struct eng_io *io)
-{
-	if (!io->b->is_null)
-		return false;
-	if (io->op == ENG_READ)
-		for (unsigned i = 0; i < io->iovcnt; i++)
-			memset(io->iov[i].iov_base, 0, io->iov[i].iov_len);
-	engine_complete(io, (long)io->len);
-	return true;
 }
 
 long engine_do_sync(struct eng_io *io)

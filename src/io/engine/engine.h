@@ -2,14 +2,17 @@
  * engine.h - disk I/O without blocking the loop.
  *
  * An engine takes reads, writes and flushes on backing stores and reports
- * their completion through a callback from the event loop.  I/Os submitted
- * during one loop wakeup are handed to the kernel together by
- * engine_kick() (one io_submit); completions arrive on an eventfd that sits
- * in the epoll set and are reaped in batches.
+ * their completion through a callback from the event loop.  engine_submit()
+ * defers the engine's kick to the loop's SUBMIT phase, after every queue
+ * has dispatched: the I/Os of one wakeup go to the kernel together (one
+ * io_submit); completions arrive on an eventfd that sits in the epoll set
+ * and are reaped in batches.
  *
  * Two kinds: "aio" (Linux native AIO through libaio) and "sync"
- * (pread/pwrite in engine_kick(): where io_setup is missing, as under
+ * (pread/pwrite in the kick: where io_setup is missing, as under
  * qemu-user, and as the baseline the AIO engine is measured against).
+ * A null: store has an engine of its own, "null" (engine_null.c), that
+ * lives with the daemon's engine: engine_for_backing() picks it.
  * The engine knows nothing of AoE; it never merges or realigns: the device
  * queue (queue.c) hands it I/Os that are ready to go.
  */
@@ -63,14 +66,21 @@ void engine_free(struct engine *e);
 const char *engine_name(const struct engine *e);
 const struct engine_stats *engine_stats(const struct engine *e);
 
-/* Queue io; it goes to the kernel at the next engine_kick().  done() is
- * always called from the loop, never inside engine_submit(). */
+/* The engine the I/O of store b goes to: e itself, or for a null: store
+ * the null engine that lives with e (made on first need, freed with e;
+ * NULL when out of memory). */
+struct engine *engine_for_backing(struct engine *e, const struct backing *b);
+
+/* Queue io and defer the engine's kick to the loop's SUBMIT phase.  done()
+ * is always called from the loop, never inside engine_submit(). */
 void engine_submit(struct engine *e, struct eng_io *io);
-/* Hand everything queued to the kernel (end of a loop wakeup). */
+/* Hand everything queued to the kernel now, on e and on the null engine
+ * that lives with it (what the deferred kick does; shutdown). */
 void engine_kick(struct engine *e);
-/* Whether I/Os wait for engine_kick(). */
+/* Whether I/Os wait for a kick, on e or its null engine. */
 bool engine_queued(const struct engine *e);
-/* Wait for every I/O to complete, running done() callbacks (shutdown). */
+/* Wait for every I/O of e and its null engine to complete, running done()
+ * callbacks (shutdown, sync). */
 void engine_drain(struct engine *e);
 
 #endif

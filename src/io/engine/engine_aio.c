@@ -2,9 +2,9 @@
  * engine_aio.c - Linux native AIO through libaio.
  *
  * Every iocb carries IOCB_FLAG_RESFD, so completions bump an eventfd that
- * sits in the epoll set: no signals, no threads.  engine_kick() hands all
- * I/Os queued during a wakeup to one io_submit(); the eventfd handler reaps
- * with io_getevents() and a zero timeout, which also sidesteps libaio's
+ * sits in the epoll set: no signals, no threads.  The deferred kick hands
+ * all I/Os queued during a wakeup to one io_submit(); the eventfd handler
+ * reaps with io_getevents() and a zero timeout, which also sidesteps libaio's
  * 32-bit time_t trap under musl 1.2 (a zero timespec is zero in both
  * layouts).  File systems without asynchronous fdatasync (IOCB_CMD_FDSYNC
  * answers EINVAL) get a synchronous one, once warned.
@@ -59,6 +59,10 @@ static void reap(struct engine *e, long min)
 		}
 		min = 0;
 	} while (n == REAP_BATCH);
+	/* what the kernel had no room for (EAGAIN, every iocb in use) goes
+	 * now that completions made some */
+	if (e->head)
+		engine_defer_kick(e);
 }
 
 static void eventfd_readable(struct loop_watch *w, uint32_t events)
@@ -129,8 +133,6 @@ static void aio_kick(struct engine *e)
 	struct eng_io *io;
 
 	while (n < sizeof batch / sizeof batch[0] && a->nfree > n && (io = engine_pop(e))) {
-		if (engine_null_io(io))
-			continue;
 		if (io->op == ENG_FLUSH && a->no_async_fsync) {
 			e->st.sync_flush_fallback++;
 			engine_complete(io, engine_do_sync(io));
@@ -152,7 +154,7 @@ static void aio_kick(struct engine *e)
 		}
 		if (rc == -EAGAIN && e->busy > 0) {
 			/* the kernel's queue is full: the rest waits for the
-			 * completions that will wake us up */
+			 * completions that will wake us up (reap() kicks again) */
 			e->st.eagain++;
 			while (n > done) {
 				struct iocb *cb = batch[--n];

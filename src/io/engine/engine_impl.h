@@ -1,6 +1,7 @@
 /*
- * engine_impl.h - what the two engine kinds share (engine.c) and what each
- * provides (engine_aio.c, engine_sync.c).  Not for users of engine.h.
+ * engine_impl.h - what the engine kinds share (engine.c) and what each
+ * provides (engine_aio.c, engine_sync.c, engine_null.c).  Not for users of
+ * engine.h; the unit tests build a fake kind on it.
  */
 #ifndef AOEX_ENGINE_IMPL_H
 #define AOEX_ENGINE_IMPL_H
@@ -12,9 +13,10 @@ struct engine_ops {
 	const char *name;
 	/* hand queued I/Os (e->head...) to the kernel; may leave some queued */
 	void (*kick)(struct engine *e);
-	/* block until at least one submitted I/O completes and reap it */
+	/* block until at least one submitted I/O completes and reap it;
+	 * NULL for a kind whose kick completes everything (busy stays 0) */
 	void (*wait_one)(struct engine *e);
-	void (*free)(struct engine *e);
+	void (*free)(struct engine *e);	/* NULL: no state of its own */
 };
 
 struct engine {
@@ -22,10 +24,19 @@ struct engine {
 	struct loop *loop;
 	unsigned max;			/* I/Os with the kernel at most */
 	unsigned busy;			/* I/Os with the kernel now */
-	struct eng_io *head, *tail;	/* waiting for engine_kick() */
+	struct eng_io *head, *tail;	/* waiting for the kick */
+	struct loop_task kick;		/* deferred by engine_submit() */
+	struct engine *null;		/* null: stores' engine, made on first need */
 	struct engine_stats st;
 	void *impl;			/* the kind's own state */
 };
+
+/* A zeroed engine on loop l with its deferred kick set up; the caller
+ * sets ops (and impl).  NULL when out of memory. */
+struct engine *engine_alloc(struct loop *l, unsigned max);
+/* Have the kick run at the end of this wakeup (I/Os wait, or the kernel
+ * had no room for them and a completion made some). */
+void engine_defer_kick(struct engine *e);
 
 /* Pop the first queued I/O, or NULL. */
 struct eng_io *engine_pop(struct engine *e);
@@ -35,10 +46,10 @@ void engine_unpop(struct engine *e, struct eng_io *io);
 void engine_complete(struct eng_io *io, long res);
 /* Do io now with plain system calls (sync engine, and fallbacks). */
 long engine_do_sync(struct eng_io *io);
-/* Complete I/O on a null: store without any system call. */
-bool engine_null_io(struct eng_io *io);
 
 int engine_aio_init(struct engine *e, char *err, size_t errlen);
 int engine_sync_init(struct engine *e);
+/* The engine of null: stores, on loop l (engine_for_backing()). */
+struct engine *engine_null_new(struct loop *l);
 
 #endif

@@ -1,8 +1,10 @@
 /*
  * engine_sync.c - the synchronous engine: each queued I/O is done with
- * preadv/pwritev/fdatasync inside engine_kick(), at the end of the loop
- * wakeup.  The loop stalls while the disk works; used where Linux AIO is
- * missing and as the baseline the AIO engine is measured against.
+ * preadv/pwritev/fdatasync in the engine's kick, in the loop's SUBMIT
+ * phase (its done() callbacks free queue depth, and the loop goes back to
+ * the queues' DISPATCH phase for what that lets through).  The loop
+ * stalls while the disk works; used where Linux AIO is missing and as the
+ * baseline the AIO engine is measured against.
  */
 #include "config.h"
 #include "io/engine/engine_impl.h"
@@ -14,25 +16,13 @@ static void sync_kick(struct engine *e)
 	/* done() may queue more (a read-modify-write's second half) */
 	while ((io = engine_pop(e))) {
 		e->st.submitted++;
-		if (!engine_null_io(io))
-			engine_complete(io, engine_do_sync(io));
+		engine_complete(io, engine_do_sync(io));
 		e->st.reaped++;
 	}
 }
 
-static void sync_wait_one(struct engine *e)
-{
-	(void)e;	/* nothing is ever outstanding */
-}
-
-static void sync_free(struct engine *e)
-{
-	(void)e;
-}
-
-static const struct engine_ops sync_ops = {
-	.name = "sync", .kick = sync_kick, .wait_one = sync_wait_one, .free = sync_free,
-};
+/* nothing is ever outstanding: no wait_one; no state: no free */
+static const struct engine_ops sync_ops = { .name = "sync", .kick = sync_kick };
 
 int engine_sync_init(struct engine *e)
 {

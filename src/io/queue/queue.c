@@ -30,11 +30,32 @@ struct qbatch {
 static uint64_t align_down(uint64_t v, unsigned a) { return v / a * a; }
 static uint64_t align_up(uint64_t v, unsigned a) { return (v + a - 1) / a * a; }
 
-int dq_init(struct dq *q, struct backing *b, struct engine *e, unsigned depth)
+static void dispatch_due(struct loop_task *t)
+{
+	dq_kick(t->ctx);
+}
+
+/* The delay is over: dispatch what was held. */
+static void hold_due(struct loop_timer *t)
+{
+	struct dq *q = t->ctx;
+
+	loop_defer(q->loop, &q->dispatch);
+}
+
+int dq_init(struct dq *q, struct loop *l, struct backing *b, struct engine *e, unsigned depth)
 {
 	memset(q, 0, sizeof *q);
+	q->loop = l;
 	q->b = b;
-	q->e = e;
+	q->e = engine_for_backing(e, b);
+	if (!q->e)
+		return -ENOMEM;
+	q->dispatch.fn = dispatch_due;
+	q->dispatch.ctx = q;
+	q->dispatch.phase = LOOP_PHASE_DISPATCH;
+	q->hold_timer.fn = hold_due;
+	q->hold_timer.ctx = q;
 	q->depth = depth ? depth : 1;
 	q->batches = calloc(q->depth, sizeof *q->batches);
 	if (!q->batches)
@@ -48,24 +69,17 @@ int dq_init(struct dq *q, struct backing *b, struct engine *e, unsigned depth)
 	return 0;
 }
 
-/* The timer only wakes the loop: its end-of-batch kick sends what was held. */
-static void hold_due(struct loop_timer *t)
+void dq_set_merge_delay(struct dq *q, unsigned delay_us)
 {
-	(void)t;
-}
-
-void dq_set_merge_delay(struct dq *q, struct loop *l, unsigned delay_us)
-{
-	q->loop = l;
 	q->merge_delay_ns = (uint64_t)delay_us * 1000;
-	q->hold_timer.fn = hold_due;
-	q->hold_timer.ctx = q;
 }
 
 void dq_free(struct dq *q)
 {
-	if (q->loop)
+	if (q->loop) {	/* NULL: dq_init() never ran */
 		loop_timer_cancel(q->loop, &q->hold_timer);
+		loop_defer_cancel(q->loop, &q->dispatch);
+	}
 	for (unsigned i = 0; i < DQ_BOUNCE; i++)
 		free(q->bounce[i]);
 	free(q->batches);
@@ -127,6 +141,7 @@ void dq_submit(struct dq *q, struct qio *io)
 	q->st.requests++;
 	if (++q->waiting > q->st.waiting_max)
 		q->st.waiting_max = q->waiting;
+	loop_defer(q->loop, &q->dispatch);
 }
 
 /* ---------------------------------------------------------- completion */
@@ -144,6 +159,10 @@ static void finish(struct qbatch *bt, int res)
 	q->busy--;
 	if (res < 0)
 		q->st.errors++;
+	/* depth (and maybe a bounce buffer) came free, and the blocks this
+	 * batch owned: what waited for them may go */
+	if (q->wait.head)
+		loop_defer(q->loop, &q->dispatch);
 	while (m) {
 		struct qio *next = m->mnext;
 		m->res = res;

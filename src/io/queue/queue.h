@@ -12,6 +12,11 @@
  * Reads are not ordered against writes: a read queued after an overlapping
  * write may be served before it (neither is acknowledged yet; the cache
  * orders what it needs).  Knows nothing of AoE.
+ *
+ * The queue asks for its own dispatch: dq_submit(), a completion that
+ * lets waiting requests through and the merge-delay timer defer it to the
+ * loop's DISPATCH phase, before the engine's SUBMIT phase.  The I/O of a
+ * null: store goes to the null engine (engine_for_backing()).
  */
 #ifndef AOEX_QUEUE_H
 #define AOEX_QUEUE_H
@@ -67,7 +72,7 @@ struct dq_stats {
 	uint64_t bounced;	/* I/Os through a bounce buffer */
 	uint64_t rmw;		/* of those, read-modify-write */
 	uint64_t overlap_waits;	/* a write waited for an earlier overlapping one */
-	uint64_t stalls;	/* wakeups that ended with requests waiting for depth */
+	uint64_t stalls;	/* kicks that left requests waiting (depth, order, bounce) */
 	uint64_t errors;	/* engine I/Os that failed */
 	uint64_t waiting_max;	/* most requests waiting at once */
 	uint64_t held;		/* kicks that held requests back (merge delay) */
@@ -91,21 +96,25 @@ struct dq {
 	uint64_t waiting_bytes;
 	struct loop *loop;
 	struct loop_timer hold_timer;
+	struct loop_task dispatch;	/* deferred dq_kick() */
 	struct dq_stats st;
 };
 
-int dq_init(struct dq *q, struct backing *b, struct engine *e, unsigned depth);
+/* A queue on loop l for store b, whose I/O goes to engine e (or, for a
+ * null: store, to the null engine that lives with e).  0 or -ENOMEM. */
+int dq_init(struct dq *q, struct loop *l, struct backing *b, struct engine *e, unsigned depth);
 void dq_free(struct dq *q);
 /* Hold requests back up to delay_us after they are first kicked, while
  * fewer than a full merged I/O wait, so that neighbours arriving in the
  * next wakeups ride in the same I/O (ggaoed's merge-delay).  0 = off. */
-void dq_set_merge_delay(struct dq *q, struct loop *l, unsigned delay_us);
+void dq_set_merge_delay(struct dq *q, unsigned delay_us);
 
-/* Queue q; it is dispatched at the next dq_kick().  done() runs from the
- * loop once the I/O that carries it completes. */
+/* Queue io and defer the queue's dispatch to the end of this wakeup.
+ * done() runs from the loop once the I/O that carries it completes, never
+ * inside dq_submit(). */
 void dq_submit(struct dq *q, struct qio *io);
-/* Dispatch what depth and ordering allow (end of a loop wakeup), before
- * engine_kick(); honours the merge delay. */
+/* Dispatch what depth and ordering allow now (what the deferred dispatch
+ * does); honours the merge delay. */
 void dq_kick(struct dq *q);
 /* The same, at once whatever the merge delay (shutdown, sync). */
 void dq_kick_now(struct dq *q);
