@@ -85,24 +85,6 @@ static void setup_signals(struct daemon *dm)
 		daemon_die("signals: %s", strerror(errno));
 }
 
-/* Transitional, until the queue and the engine defer their own kicks:
- * the sync engine and null: stores complete inside engine_kick(), which
- * frees queue slots and request buffers at once: go round again until
- * nothing new is queued.  With AIO on a file this runs once. */
-static void kick_all(void *ctx)
-{
-	struct daemon *dm = ctx;
-
-	for (unsigned round = 0; dm->eng && round < 64; round++) {
-		for (struct reg_dev *d = dm->reg.devs; d; d = d->next)
-			device_kick(&d->dev);
-		if (!engine_queued(dm->eng))
-			break;
-		engine_kick(dm->eng);
-	}
-	loop_run_deferred(&dm->loop);	/* the replies of what completed */
-}
-
 /* --------------------------------------------------------- the parts */
 
 static int on_reload(void *ctx)
@@ -196,8 +178,6 @@ static void start(struct daemon *dm, struct aoexd_conf *c)
 
 	if (loop_init(&dm->loop) < 0)
 		daemon_die("epoll: %s", strerror(errno));
-	dm->loop.end_of_batch = kick_all;
-	dm->loop.ctx = dm;
 	ifaces_init(&dm->ifs, &dm->loop, &registry_ifaces_ops, &dm->reg);
 	dm->ifs.no_rx_ring = dm->opts->no_rx_ring;
 	dm->ifs.no_tx_ring = dm->opts->no_tx_ring;
@@ -221,10 +201,10 @@ static void start(struct daemon *dm, struct aoexd_conf *c)
 /* Make what was acknowledged durable, then say goodbye with the counters. */
 static int shut_down(struct daemon *dm, int rc)
 {
-	kick_all(dm);
+	loop_run_deferred(&dm->loop);
 	if (registry_sync_all(&dm->reg) < 0)
 		rc = -EIO;
-	kick_all(dm);	/* replies of what completed meanwhile */
+	loop_run_deferred(&dm->loop);	/* replies of what completed meanwhile */
 	control_close(dm->ctl);
 	ifaces_poll_drops(&dm->ifs);
 	stats_log(&dm->reg, &dm->ifs, dm->eng);

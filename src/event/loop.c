@@ -173,8 +173,6 @@ int loop_run(struct loop *l)
 			w->fn(w, ev[i].events);
 		}
 		loop_run_deferred(l);
-		if (l->end_of_batch)
-			l->end_of_batch(l->ctx);
 	}
 	return 0;
 }

@@ -65,10 +65,6 @@ struct loop {
 	struct loop_task *tasks[LOOP_PHASES], **tasks_tail[LOOP_PHASES];
 	uint64_t wakeups;
 	uint64_t tasks_run;
-	/* transitional: called after the deferred tasks of each wakeup, until
-	 * every part of the daemon defers its own work */
-	void (*end_of_batch)(void *ctx);
-	void *ctx;
 };
 
 int loop_init(struct loop *l);

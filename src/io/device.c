@@ -79,6 +79,8 @@ static void req_put(struct req *r)
 	r->next = d->free;
 	d->free = r;
 	d->nfree++;
+	if (d->coal_waiting)	/* a buffer for a parked coalesced read */
+		loop_defer(d->loop, &d->coal_task);
 }
 
 /* ------------------------------------------------------------- replies */
@@ -381,6 +383,7 @@ static bool sub_reads(struct device *d, struct iface *ifc, const uint8_t *frame,
 		return true;
 	}
 	c->busy = true;
+	d->coal_waiting++;
 	c->primary = g;
 	c->ifc = ifc;
 	c->next = done;
@@ -410,6 +413,7 @@ static void continue_subreads(struct device *d)
 		c->next = issue_subreads(d, c->ifc, c->frame, c->len, c->primary, c->next, c->n);
 		if (c->next == c->n) {
 			c->busy = false;
+			d->coal_waiting--;
 			close_group(c->primary);
 		}
 	}
@@ -433,6 +437,7 @@ static void park_coalesced(struct device *d, struct iface *ifc, const uint8_t *f
 	if (!c)
 		return;		/* counted; the initiator retransmits */
 	c->busy = true;
+	d->coal_waiting++;
 	c->primary = NULL;
 	c->ifc = ifc;
 	c->next = 0;
@@ -510,10 +515,9 @@ void device_frame(struct device *d, struct iface *ifc, const struct aoe_hdr *h,
 			 o.changed & AOE_CHANGED_MASK ? "mask list" : "reservation");
 }
 
-void device_kick(struct device *d)
+static void coal_due(struct loop_task *t)
 {
-	continue_subreads(d);
-	dq_kick(&d->q);
+	continue_subreads(t->ctx);
 }
 
 /* ------------------------------------------------------- set-up, sync */
@@ -555,6 +559,7 @@ int device_init(struct device *d, struct engine *e, struct loop *l,
 		return -ENOMEM;
 	}
 	dq_set_merge_delay(&d->q, c->merge_delay_us);
+	d->coal_task = (struct loop_task){ .fn = coal_due, .ctx = d, .phase = LOOP_PHASE_DISPATCH };
 	d->cache.on_failure = cache_failed;	/* after cache_init(), which clears */
 	d->cache.failure_ctx = d;
 	for (unsigned k = 0; k < DEVICE_COAL_SLOTS; k++) {
@@ -576,6 +581,8 @@ int device_init(struct device *d, struct engine *e, struct loop *l,
 
 void device_free(struct device *d)
 {
+	if (d->loop)
+		loop_defer_cancel(d->loop, &d->coal_task);
 	for (unsigned k = 0; d->coal && k < DEVICE_COAL_SLOTS; k++)
 		free(d->coal[k].frame);
 	free(d->coal);
@@ -644,7 +651,8 @@ void device_quiesce(struct device *d)
 			loop_timer_cancel(d->loop, &r->timer);	/* its probe answered now */
 			delayed_due(&r->timer);
 		}
-		device_kick(d);
+		continue_subreads(d);
+		dq_kick_now(&d->q);
 		engine_drain(d->eng);
 	}
 	if (device_busy(d))

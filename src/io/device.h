@@ -63,6 +63,8 @@ struct device {
 	struct req *free;
 	unsigned nfree;
 	struct coal *coal;	/* DEVICE_COAL_SLOTS of them */
+	unsigned coal_waiting;	/* of them busy: each freed request defers coal_task */
+	struct loop_task coal_task;	/* issues what the freed buffers allow */
 	uint8_t *bufs;		/* one aligned allocation for all requests */
 	uint8_t *scratch;	/* a reply when no request is free */
 	size_t stride, headroom;
@@ -80,9 +82,6 @@ void device_free(struct device *d);
  * (h); queues the reply on ifc, if any. */
 void device_frame(struct device *d, struct iface *ifc, const struct aoe_hdr *h,
 		  const uint8_t *frame, size_t len);
-
-/* End of a loop wakeup: dispatch queued I/O to the engine. */
-void device_kick(struct device *d);
 
 /* Write back everything buffered, wait for all I/O, fdatasync (shutdown,
  * SIGHUP).  Logs a failure; returns 0 or -errno. */
