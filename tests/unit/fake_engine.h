@@ -44,7 +44,7 @@ static inline void fake_kick(struct engine *e)
 	struct eng_io *io;
 
 	F.kicks++;
-	while ((io = engine_pop(e)) && F.n < FAKE_MAX) {
+	while ((io = eng_fifo_pop(&e->waiting)) && F.n < FAKE_MAX) {
 		F.rec[F.n++] = (struct fake_rec){ .io = io, .op = io->op, .off = io->off,
 			.len = io->len, .iovcnt = io->iovcnt,
 			.base0 = io->iovcnt ? io->iov[0].iov_base : NULL };

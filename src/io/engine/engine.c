@@ -82,12 +82,7 @@ const struct engine_stats *engine_stats(const struct engine *e)
 
 void engine_submit(struct engine *e, struct eng_io *io)
 {
-	io->next = NULL;
-	if (e->tail)
-		e->tail->next = io;
-	else
-		e->head = io;
-	e->tail = io;
+	eng_fifo_push(&e->waiting, io);
 	engine_defer_kick(e);
 }
 
@@ -96,30 +91,9 @@ void engine_defer_kick(struct engine *e)
 	loop_defer(e->loop, &e->kick);
 }
 
-struct eng_io *engine_pop(struct engine *e)
-{
-	struct eng_io *io = e->head;
-
-	if (io) {
-		e->head = io->next;
-		if (!e->head)
-			e->tail = NULL;
-		io->next = NULL;
-	}
-	return io;
-}
-
-void engine_unpop(struct engine *e, struct eng_io *io)
-{
-	io->next = e->head;
-	e->head = io;
-	if (!e->tail)
-		e->tail = io;
-}
-
 void engine_kick(struct engine *e)
 {
-	if (e->head)
+	if (e->waiting.head)
 		e->ops->kick(e);
 	if (e->null)
 		engine_kick(e->null);
@@ -127,7 +101,7 @@ void engine_kick(struct engine *e)
 
 bool engine_queued(const struct engine *e)
 {
-	return e->head != NULL || (e->null && engine_queued(e->null));
+	return e->waiting.head != NULL || (e->null && engine_queued(e->null));
 }
 
 void engine_drain(struct engine *e)

@@ -61,7 +61,7 @@ static void reap(struct engine *e, long min)
 	} while (n == REAP_BATCH);
 	/* what the kernel had no room for (EAGAIN, every iocb in use) goes
 	 * now that completions made some */
-	if (e->head)
+	if (e->waiting.head)
 		engine_defer_kick(e);
 }
 
@@ -132,7 +132,7 @@ static void aio_kick(struct engine *e)
 	unsigned n = 0;
 	struct eng_io *io;
 
-	while (n < sizeof batch / sizeof batch[0] && a->nfree > n && (io = engine_pop(e))) {
+	while (n < sizeof batch / sizeof batch[0] && a->nfree > n && (io = eng_fifo_pop(&e->waiting))) {
 		if (io->op == ENG_FLUSH && a->no_async_fsync) {
 			e->st.sync_flush_fallback++;
 			engine_complete(io, engine_do_sync(io));
@@ -158,7 +158,7 @@ static void aio_kick(struct engine *e)
 			e->st.eagain++;
 			while (n > done) {
 				struct iocb *cb = batch[--n];
-				engine_unpop(e, cb->data);
+				eng_fifo_unpop(&e->waiting, cb->data);
 				a->free[a->nfree++] = cb;
 			}
 			return;
@@ -169,7 +169,7 @@ static void aio_kick(struct engine *e)
 		refused(e, batch[done]->data, rc == 0 ? -EAGAIN : rc);
 		done++;
 	}
-	if (e->head && a->nfree)
+	if (e->waiting.head && a->nfree)
 		aio_kick(e);	/* done() callbacks queued more */
 }
 

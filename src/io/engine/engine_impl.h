@@ -6,12 +6,17 @@
 #ifndef AOEX_ENGINE_IMPL_H
 #define AOEX_ENGINE_IMPL_H
 
+#include "common/fifo.h"
 #include "io/engine/engine.h"
+
+/* I/Os waiting for the kick: eng_fifo_push, _pop, _unpop (the kernel
+ * could not take it: back at the front). */
+FIFO_DEFINE(eng_fifo, eng_io, next)
 #include "event/loop.h"
 
 struct engine_ops {
 	const char *name;
-	/* hand queued I/Os (e->head...) to the kernel; may leave some queued */
+	/* hand queued I/Os (e->waiting) to the kernel; may leave some queued */
 	void (*kick)(struct engine *e);
 	/* block until at least one submitted I/O completes and reap it;
 	 * NULL for a kind whose kick completes everything (busy stays 0) */
@@ -24,7 +29,7 @@ struct engine {
 	struct loop *loop;
 	unsigned max;			/* I/Os with the kernel at most */
 	unsigned busy;			/* I/Os with the kernel now */
-	struct eng_io *head, *tail;	/* waiting for the kick */
+	struct eng_fifo waiting;	/* for the kick */
 	struct loop_task kick;		/* deferred by engine_submit() */
 	struct engine *null;		/* null: stores' engine, made on first need */
 	struct engine_stats st;
@@ -38,10 +43,6 @@ struct engine *engine_alloc(struct loop *l, unsigned max);
  * had no room for them and a completion made some). */
 void engine_defer_kick(struct engine *e);
 
-/* Pop the first queued I/O, or NULL. */
-struct eng_io *engine_pop(struct engine *e);
-/* Put io back at the front of the queue (the kernel could not take it). */
-void engine_unpop(struct engine *e, struct eng_io *io);
 /* Finish io with result res (bytes moved, or -errno) and call done(). */
 void engine_complete(struct eng_io *io, long res);
 /* Do io now with plain system calls (sync engine, and fallbacks). */

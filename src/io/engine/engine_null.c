@@ -20,7 +20,7 @@ static void null_kick(struct engine *e)
 	struct eng_io *io;
 
 	/* done() may queue more: they complete in this kick too */
-	while ((io = engine_pop(e))) {
+	while ((io = eng_fifo_pop(&e->waiting))) {
 		e->st.submitted++;
 		if (io->op == ENG_READ)
 			for (unsigned i = 0; i < io->iovcnt; i++)

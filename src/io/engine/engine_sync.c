@@ -14,7 +14,7 @@ static void sync_kick(struct engine *e)
 	struct eng_io *io;
 
 	/* done() may queue more (a read-modify-write's second half) */
-	while ((io = engine_pop(e))) {
+	while ((io = eng_fifo_pop(&e->waiting))) {
 		e->st.submitted++;
 		engine_complete(io, engine_do_sync(io));
 		e->st.reaped++;

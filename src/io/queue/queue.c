@@ -86,47 +86,6 @@ void dq_free(struct dq *q)
 	q->batches = NULL;
 }
 
-/* ------------------------------------------------------------- lists */
-
-void qlist_push(struct qlist *l, struct qio *io)
-{
-	io->next = NULL;
-	if (l->tail)
-		l->tail->next = io;
-	else
-		l->head = io;
-	l->tail = io;
-}
-
-struct qio *qlist_pop(struct qlist *l)
-{
-	struct qio *io = l->head;
-
-	if (io) {
-		l->head = io->next;
-		if (!l->head)
-			l->tail = NULL;
-		io->next = NULL;
-	}
-	return io;
-}
-
-void qlist_unpop(struct qlist *l, struct qio *io)
-{
-	io->next = l->head;
-	l->head = io;
-	if (!l->tail)
-		l->tail = io;
-}
-
-struct qio *qlist_take(struct qlist *l)
-{
-	struct qio *io = l->head;
-
-	l->head = l->tail = NULL;
-	return io;
-}
-
 bool dq_idle(const struct dq *q)
 {
 	return q->busy == 0 && q->wait.head == NULL;

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "common/fifo.h"
 #include "io/engine/engine.h"
 #include "event/loop.h"
 
@@ -49,15 +50,8 @@ struct qio {
 };
 
 /* A FIFO of requests linked through qio.next (the queue's waiting list,
- * and the cache's waiters). */
-struct qlist {
-	struct qio *head, *tail;
-};
-
-void qlist_push(struct qlist *l, struct qio *io);
-struct qio *qlist_pop(struct qlist *l);
-void qlist_unpop(struct qlist *l, struct qio *io);	/* back at the head */
-struct qio *qlist_take(struct qlist *l);	/* the whole chain; l empties */
+ * and the cache's waiters): qlist_push, _pop, _unpop, _take. */
+FIFO_DEFINE(qlist, qio, next)
 
 /* Whether byte ranges [a, b) and [c, d) share a byte. */
 static inline bool ranges_overlap(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
