@@ -5,6 +5,7 @@
  */
 #include "config.h"
 #include "control/commands.h"
+#include "common/doc.h"
 #include "common/util.h"
 #include "stats/stats.h"
 
@@ -176,167 +177,127 @@ static const char *dev_state(const struct reg_dev *d)
 
 /* -------------------------------------------------------------- status */
 
-/* "a,b" names of the interfaces s is served on */
-static void dev_ifaces(const struct commands *c, const struct reg_dev *s, struct ctl_buf *out,
-		       bool json)
+/* The names of the interfaces d is served on (ifs of them, at most
+ * IFACES_MAX). */
+static unsigned dev_ifaces(const struct commands *c, const struct reg_dev *d, const char **names)
 {
-	bool first = true;
+	unsigned n = 0;
 
-	for (unsigned i = 0; i < c->ifs->n; i++) {
-		if (!served_on(c, s, &c->ifs->ifc[i]))
-			continue;
-		ctl_printf(out, "%s", first ? "" : ",");
-		if (json)
-			ctl_json_str(out, c->ifs->ifc[i].name);
-		else
-			ctl_printf(out, "%s", c->ifs->ifc[i].name);
-		first = false;
-	}
-	if (first && !json)
-		ctl_printf(out, "-");
+	for (unsigned i = 0; i < c->ifs->n; i++)
+		if (served_on(c, d, &c->ifs->ifc[i]))
+			names[n++] = c->ifs->ifc[i].name;
+	return n;
 }
 
-/* The Extensions features mac negotiated with s, "" for none. */
-static void peer_features(const struct reg_dev *s, const uint8_t *mac, char *buf, size_t n)
+/* The Extensions features mac negotiated with d, "" for none. */
+static void peer_features(const struct reg_dev *d, const uint8_t *mac, char *buf, size_t n)
 {
 	uint8_t pm[6];
 
 	buf[0] = 0;
-	for (unsigned p = 0; p < aoe_target_peer_count(&s->dev.t); p++)
-		if (aoe_target_peer_features(&s->dev.t, p, pm, buf, n) && memcmp(pm, mac, 6) == 0)
+	for (unsigned p = 0; p < aoe_target_peer_count(&d->dev.t); p++)
+		if (aoe_target_peer_features(&d->dev.t, p, pm, buf, n) && memcmp(pm, mac, 6) == 0)
 			return;
 	buf[0] = 0;
 }
 
-static void dev_initiators(const struct reg_dev *s, struct ctl_buf *out, bool json)
+static void initiator(struct doc *o, const uint8_t *mac, const uint64_t *requests, const char *feat)
 {
-	char macs[MAC_STRLEN], feat[128];
+	char macs[MAC_STRLEN];
+
+	doc_begin(o, "initiator", NULL);
+	doc_word(o, "mac", format_mac(mac, macs));
+	if (requests)
+		doc_u64(o, "requests", *requests);
+	doc_str(o, "extensions", feat);
+	doc_end(o);
+}
+
+/* The initiators seen, then Extensions peers the seen table had no room for. */
+static void dev_initiators(struct doc *o, const struct reg_dev *d)
+{
+	char feat[128];
 	uint8_t pm[6];
-	bool first = true;
 
-	for (unsigned i = 0; i < s->seen.n; i++) {
-		format_mac(s->seen.e[i].mac, macs);
-		peer_features(s, s->seen.e[i].mac, feat, sizeof feat);
-		if (json) {
-			ctl_printf(out, "%s{\"mac\":\"%s\",\"requests\":%llu,\"extensions\":",
-				   first ? "" : ",", macs, U(s->seen.e[i].frames));
-			ctl_json_str(out, feat);
-			ctl_printf(out, "}");
-		} else {
-			ctl_printf(out, "  initiator %s requests=%llu extensions=%s\n", macs,
-				   U(s->seen.e[i].frames), feat[0] ? feat : "-");
-		}
-		first = false;
+	doc_array(o, "initiators");
+	for (unsigned i = 0; i < d->seen.n; i++) {
+		peer_features(d, d->seen.e[i].mac, feat, sizeof feat);
+		initiator(o, d->seen.e[i].mac, &d->seen.e[i].frames, feat);
 	}
-	/* Extensions peers the seen table had no room for */
-	for (unsigned p = 0; p < aoe_target_peer_count(&s->dev.t); p++) {
+	for (unsigned p = 0; p < aoe_target_peer_count(&d->dev.t); p++) {
 		bool known = false;
-		aoe_target_peer_features(&s->dev.t, p, pm, feat, sizeof feat);
-		for (unsigned i = 0; i < s->seen.n && !known; i++)
-			known = memcmp(s->seen.e[i].mac, pm, 6) == 0;
-		if (known)
-			continue;
-		format_mac(pm, macs);
-		if (json) {
-			ctl_printf(out, "%s{\"mac\":\"%s\",\"extensions\":", first ? "" : ",", macs);
-			ctl_json_str(out, feat);
-			ctl_printf(out, "}");
-		} else {
-			ctl_printf(out, "  initiator %s extensions=%s\n", macs, feat[0] ? feat : "-");
-		}
-		first = false;
+		aoe_target_peer_features(&d->dev.t, p, pm, feat, sizeof feat);
+		for (unsigned i = 0; i < d->seen.n && !known; i++)
+			known = memcmp(d->seen.e[i].mac, pm, 6) == 0;
+		if (!known)
+			initiator(o, pm, NULL, feat);
 	}
+	doc_array_end(o);
 }
 
-static void status_dev(const struct commands *c, const struct reg_dev *s, struct ctl_buf *out,
-		       bool json, bool first)
+static void status_dev(struct doc *o, const struct commands *c, const struct reg_dev *d)
 {
-	const struct device *d = &s->dev;
-	const char *policy = d->t.ata.wcache ? "write-back" : "write-through";
+	const struct device *dev = &d->dev;
+	const char *names[IFACES_MAX];
+	unsigned n = dev_ifaces(c, d, names);
 
-	if (json) {
-		ctl_printf(out, "%s{\"name\":", first ? "" : ",");
-		ctl_json_str(out, registry_dev_name(s));
-		ctl_printf(out, ",\"target\":\"%s\",\"path\":", d->name);
-		ctl_json_str(out, d->b.path);
-		ctl_printf(out, ",\"sectors\":%llu,\"bytes\":%llu,\"state\":\"%s\","
-			   "\"read_only\":%s,\"write_policy\":\"%s\",\"queue_depth\":%u,"
-			   "\"interfaces\":[", U(d->t.ata.sectors), U(d->b.size), dev_state(s),
-			   d->t.ata.readonly ? "true" : "false", policy, d->t.bufcnt);
-		dev_ifaces(c, s, out, true);
-		ctl_printf(out, "],\"initiators\":[");
-		dev_initiators(s, out, true);
-		ctl_printf(out, "]}");
-		return;
-	}
-	ctl_printf(out, "device %s %s path=%s sectors=%llu size=%lluM state=%s "
-		   "write_policy=%s queue_depth=%u interfaces=", registry_dev_name(s), d->name,
-		   d->b.path, U(d->t.ata.sectors), U(d->b.size >> 20), dev_state(s), policy,
-		   d->t.bufcnt);
-	dev_ifaces(c, s, out, false);
-	ctl_printf(out, "\n");
-	dev_initiators(s, out, false);
+	doc_begin(o, "device", registry_dev_name(d));
+	doc_word(o, "target", dev->name);
+	doc_str(o, "path", dev->b.path);
+	doc_u64(o, "sectors", dev->t.ata.sectors);
+	doc_u64(o, "bytes", dev->b.size);
+	doc_str(o, "state", dev_state(d));
+	doc_str(o, "write_policy", dev->t.ata.wcache ? "write-back" : "write-through");
+	doc_bool(o, "read_only", dev->t.ata.readonly);
+	doc_u64(o, "buffer_count", dev->t.bufcnt);
+	doc_u64(o, "queue_depth", dev->q.depth);
+	doc_strings(o, "interfaces", names, n);
+	dev_initiators(o, d);
+	doc_end(o);
 }
 
-static void status_iface(const struct commands *c, const struct iface *ifc, struct ctl_buf *out,
-			 bool json, bool first)
+static void status_iface(struct doc *o, const struct commands *c, const struct iface *ifc)
 {
-	const char *state = ifc->fd >= 0 ? "attached" : "detached";
+	const char *names[CONF_MAX_DEVICES];
 	char mac[MAC_STRLEN];
-	bool f = true;
+	unsigned n = 0;
 
-	format_mac(ifc->mac, mac);
-	if (json) {
-		ctl_printf(out, "%s{\"name\":", first ? "" : ",");
-		ctl_json_str(out, ifc->name);
-		ctl_printf(out, ",\"mac\":\"%s\",\"mtu\":%u,\"max_sectors\":%u,\"rx_path\":\"%s\","
-			   "\"tx_path\":\"%s\",\"path\":\"%s\",\"state\":\"%s\",\"devices\":[",
-			   mac, ifc->mtu, aoe_max_sectors(ifc->mtu), ifc->rx_ring ? "ring" : ifc->rx_plain ? "recvfrom" : "recvmmsg",
-			   ifc->tx_ring ? "ring" : ifc->tx_plain ? "sendto" : "sendmmsg", iface_path_name(ifc), state);
-	} else {
-		ctl_printf(out, "iface %s mac=%s mtu=%u max_sectors=%u path=%s state=%s devices=",
-			   ifc->name, mac, ifc->mtu, aoe_max_sectors(ifc->mtu), iface_path_name(ifc),
-			   state);
-	}
-	for (const struct reg_dev *s = c->reg->devs; s; s = s->next) {
-		if (!served_on(c, s, ifc))
-			continue;
-		ctl_printf(out, "%s", f ? "" : ",");
-		if (json)
-			ctl_json_str(out, registry_dev_name(s));
-		else
-			ctl_printf(out, "%s", registry_dev_name(s));
-		f = false;
-	}
-	ctl_printf(out, json ? "]}" : f ? "-\n" : "\n");
+	for (const struct reg_dev *d = c->reg->devs; d && n < CONF_MAX_DEVICES; d = d->next)
+		if (served_on(c, d, ifc))
+			names[n++] = registry_dev_name(d);
+	doc_begin(o, "iface", ifc->name);
+	doc_str(o, "mac", format_mac(ifc->mac, mac));
+	doc_u64(o, "mtu", ifc->mtu);
+	doc_u64(o, "max_sectors", aoe_max_sectors(ifc->mtu));
+	doc_str(o, "path", iface_path_name(ifc));
+	doc_str(o, "rx_path", ifc->rx_ring ? "ring" : ifc->rx_plain ? "recvfrom" : "recvmmsg");
+	doc_str(o, "tx_path", ifc->tx_ring ? "ring" : ifc->tx_plain ? "sendto" : "sendmmsg");
+	doc_str(o, "state", ifc->fd >= 0 ? "attached" : "detached");
+	doc_strings(o, "devices", names, n);
+	doc_end(o);
 }
 
 static int cmd_status(struct commands *c, const struct ctl_request *r, struct ctl_buf *out)
 {
-	uint64_t up = (now_ns() - c->started_ns) / 1000000000ULL;
-	unsigned n = 0;
+	struct doc o;
 
-	if (r->json) {
-		ctl_printf(out, "{\"version\":\"%s\",\"pid\":%ld,\"uptime_s\":%llu,\"config\":",
-			   PACKAGE_VERSION, (long)getpid(), U(up));
-		if (c->config_file)
-			ctl_json_str(out, c->config_file);
-		else
-			ctl_printf(out, "null");
-		ctl_printf(out, ",\"devices\":[");
-	} else {
-		ctl_printf(out, "aoexd %s pid=%ld uptime=%llus config=%s devices=%u interfaces=%u\n",
-			   PACKAGE_VERSION, (long)getpid(), U(up),
-			   c->config_file ? c->config_file : "-", count_devs(c), c->ifs->n);
-	}
-	for (const struct reg_dev *s = c->reg->devs; s; s = s->next)
-		status_dev(c, s, out, r->json, n++ == 0);
-	if (r->json)
-		ctl_printf(out, "],\"interfaces\":[");
+	doc_init(&o, out, r->json);
+	doc_begin(&o, "aoexd", NULL);
+	doc_word(&o, "version", PACKAGE_VERSION);
+	doc_u64(&o, "pid", (uint64_t)getpid());
+	doc_u64(&o, "uptime_s", (now_ns() - c->started_ns) / 1000000000ULL);
+	doc_str(&o, "config", c->config_file ? c->config_file : "");
+	doc_u64(&o, "devices", count_devs(c));
+	doc_u64(&o, "interfaces", c->ifs->n);
+	doc_array(&o, "devices");
+	for (const struct reg_dev *d = c->reg->devs; d; d = d->next)
+		status_dev(&o, c, d);
+	doc_array_end(&o);
+	doc_array(&o, "interfaces");
 	for (unsigned i = 0; i < c->ifs->n; i++)
-		status_iface(c, &c->ifs->ifc[i], out, r->json, i == 0);
-	if (r->json)
-		ctl_printf(out, "]}\n");
+		status_iface(&o, c, &c->ifs->ifc[i]);
+	doc_array_end(&o);
+	doc_end(&o);
 	return 0;
 }
 

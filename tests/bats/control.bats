@@ -168,7 +168,7 @@ public_dir() {
 	assert_line --regexp "^device second e1\.2 .*sectors=256 "
 	assert_line --regexp "^  initiator $IMAC requests=[0-9]+ extensions=tag_inc_le$"
 	assert_line --regexp "^  initiator $IMAC requests=[0-9]+ extensions=-$"
-	assert_line --regexp "^iface $TIF mac=$TMAC mtu=1500 max_sectors=2 path=$PATHNAME state=attached devices=first,second$"
+	assert_line --regexp "^iface $TIF mac=$TMAC mtu=1500 max_sectors=2 path=$PATHNAME rx_path=$RXP tx_path=$TXP state=attached devices=first,second$"
 
 	run ctl status --json
 	assert_success
