@@ -458,6 +458,33 @@ static void test_warnings(void)
 	ok(load_text("interface wlan0 { }\ndevice a {\n\tpath = \"/a\" shelf = 1 slot = 1\n"
 		     "\tinterfaces = {\"anything\"}\n}\n") == 0 && C->n_warnings == 0,
 	   "no global list: every interface is served, no warning");
+
+	/* queue-depth named the buffer count before 0.2: said, not refused */
+	ok(load_text("device a {\n\tpath = \"/a\" shelf = 1 slot = 1\n\tqueue-depth = 8\n}\n") == 0,
+	   "queue-depth without buffer-count loads");
+	is_int(C->n_warnings, 1, "with one warning");
+	snprintf(want, sizeof want, "%s:3: queue-depth is the number of disk I/Os in flight (as "
+		 "--queue-depth); the buffer count advertised to initiators is buffer-count", scratch);
+	is_str(C->warnings[0], want, "warning: queue-depth is the disk depth now");
+	ok(C->devices[0].tune.queue_depth == 8 && C->devices[0].tune.bufcnt == 16,
+	   "queue-depth 8 is the disk depth, the buffer count keeps its default");
+	ok(load_text("buffer-count = 32\ndevice a {\n\tpath = \"/a\" shelf = 1 slot = 1\n"
+		     "\tqueue-depth = 8\n}\n") == 0 && C->n_warnings == 0 &&
+	   C->devices[0].tune.bufcnt == 32, "with buffer-count anywhere: no warning");
+}
+
+/* sync-writes and the initial mask list, the keys the command line's -s and -m became */
+static void test_cli_keys(void)
+{
+	ok(load_text("acl office { accept = {\"02:00:00:00:00:01\"} }\n"
+		     "device a {\n\tpath = \"/a\" shelf = 1 slot = 1\n\tsync-writes = true\n"
+		     "\tmask = {\"office\", \"02:00:00:00:00:02\"}\n}\n") == 0,
+	   "sync-writes and mask load");
+	ok(C->devices[0].tune.sync_writes && C->devices[0].mask.n == 2 &&
+	   C->devices[0].mask.mac[0][5] == 1 && C->devices[0].mask.mac[1][5] == 2,
+	   "sync-writes on; the mask list with its acl expanded");
+	ok(load_text("device a {\n\tpath = \"/a\" shelf = 1 slot = 1\n\tmask = {\"nosuch\"}\n}\n") < 0 &&
+	   strstr(err, ":3: device a: mask: unknown acl \"nosuch\""), "an unknown acl in mask: %s", err);
 }
 
 /* ---- ACLs and sizes ---------------------------------------------------------- */
@@ -718,6 +745,7 @@ int main(void)
 	test_file_errors();
 	test_limits();
 	test_warnings();
+	test_cli_keys();
 	test_acls();
 	test_sizes();
 	test_full();
