@@ -72,7 +72,7 @@ uq_aoex() {
 	ip netns exec "$UQ_NS" $RUNNER "$OUT/$UQ_ARCH/aoex" -i "aoI$UQ_ID" "$@"
 }
 uq_serving() {
-	grep -q 'serving e1.2: .*engine sync' "$UQ_D/aoexd.log" &&
+	grep -q 'serving e1.2 .*engine sync' "$UQ_D/aoexd.log" &&
 	grep -q ', recvmmsg/sendmmsg' "$UQ_D/aoexd.log" &&
 	grep -q 'warning: Linux AIO is not usable (io_setup(.*): Function not implemented)' "$UQ_D/aoexd.log"
 }
@@ -137,7 +137,7 @@ be_checks() {
 		rc=0
 		{
 			"$BE_GNU-gcc" -static -O2 -Wall -Wextra -Werror -Wno-unused-parameter \
-				-I"$d" -I"$TOP/proto" -I"$TOP/src" -I"$TOP/tests/unit" \
+				-I"$d" -I"$TOP" -I"$TOP/proto" -I"$TOP/src" -I"$TOP/tests/unit" \
 				-o "$d/$t" "$src" "$TOP"/proto/*.c &&
 			file "$d/$t" | grep -q 'MSB' &&
 			timeout 300 "qemu-s390x-static" "$d/$t"
