@@ -23,6 +23,7 @@ setup() {
 	DIO_DIR=
 	LOOPDEV=
 	SLOW_CG=
+	BLKIO_MNT=
 	# bats' temporary directory may sit on tmpfs: put the disk where
 	# O_DIRECT works, so the aligned path (and its bounce cases) is tested
 	if [ "$(stat -f -c %T "$BATS_TEST_TMPDIR")" = tmpfs ]; then
@@ -38,6 +39,7 @@ teardown() {
 	if [ -n "${LOOPDEV:-}" ]; then losetup -d "$LOOPDEV" 2>/dev/null || true; fi
 	# empty once its processes are gone (aoexbats_teardown reaped them)
 	if [ -n "${SLOW_CG:-}" ]; then rmdir "$SLOW_CG" 2>/dev/null || true; fi
+	if [ -n "${BLKIO_MNT:-}" ]; then umount "$BLKIO_MNT" 2>/dev/null || true; fi
 	if [ -n "${DIO_DIR:-}" ]; then rm -rf "$DIO_DIR"; fi
 }
 
@@ -56,8 +58,15 @@ kill9() { kill_daemon "$AOEXD_PID" KILL; }
 # slow_join puts in it; DISK is the loop device then, DISK_IMG the file
 slow_disk() {
 	local cg=/sys/fs/cgroup/blkio dev
+	# a fresh root (chroot) has /sys but no cgroup mounts: mount the blkio
+	# hierarchy there ourselves (the kernel shares it with the host's)
+	if [ ! -e "$cg/blkio.throttle.write_bps_device" ] && grep -qw blkio /proc/cgroups; then
+		cg=$BATS_TEST_TMPDIR/blkio
+		mkdir -p "$cg"
+		mount -t cgroup -o blkio cgroup "$cg" 2>/dev/null && BLKIO_MNT=$cg
+	fi
 	[ -e "$cg/blkio.throttle.write_bps_device" ] ||
-		skip "needs the cgroup v1 blkio controller with throttling at $cg, to make a slow disk"
+		skip "needs the cgroup v1 blkio controller with throttling (/sys/fs/cgroup/blkio), to make a slow disk"
 	command -v losetup >/dev/null || skip "needs losetup"
 	DISK_IMG=$DISK
 	LOOPDEV=$(losetup --show -f "$DISK") || skip "no loop device"
