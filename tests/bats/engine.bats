@@ -451,6 +451,57 @@ random_ops() {
 	echo "# $n of 1 MiB writes acknowledged before the kill" >&3
 }
 
+# ----------------------------------------------------- completion paths
+
+@test "AIO: completions come from the mapped completion ring, no io_getevents; AOEXD_AIO_NO_RING=1 reaps by system call" {
+	make_disk 4096
+	start_aoexd
+	aoex -w 16 read $T 0 2048 -o "$R"
+	sectors "$DISK" 0 2048 | cmp - "$R"
+	stop_aoexd
+	assert_counter_ge submitted 1
+	assert_counter_ge reaped 1
+	# only the shutdown's drain waits in io_getevents (it blocks for one)
+	le_counter reap_calls 2
+	assert_counter inline 0
+
+	AOEXD_AIO_NO_RING=1 start_aoexd
+	aoex -w 16 read $T 0 2048 -o "$R"
+	sectors "$DISK" 0 2048 | cmp - "$R"
+	stop_aoexd
+	assert_counter_ge reap_calls 4
+}
+
+@test "a store in memory (tmpfs) is read and written inline: no io_submit, data exact" {
+	SMALL_FS=$BATS_TEST_TMPDIR/fs
+	mkdir -p "$SMALL_FS"
+	mount -t tmpfs -o size=16M tmpfs "$SMALL_FS"
+	DISK=$SMALL_FS/disk.img
+	make_disk 4096
+	start_aoexd --read-ahead 0
+	random_file "$W" 512
+	aoex -w 16 write $T 100 -f "$W"
+	aoex -w 16 read $T 100 512 -o "$R"
+	cmp "$W" "$R"
+	stop_aoexd
+	sectors "$DISK" 100 512 | cmp - "$W"
+	assert_counter submitted 0
+	assert_counter_ge inline 2
+	assert_counter io_errors 0
+}
+
+@test "buffered store: reads the page cache holds are done inline (RWF_NOWAIT), the rest through AIO" {
+	make_disk 4096
+	cat "$DISK" >/dev/null	# in the page cache now
+	start_aoexd --buffered --read-ahead 0
+	grep -q "read-write, buffered" "$LOG" || fail "not served buffered"
+	aoex -w 16 read $T 0 2048 -o "$R"
+	sectors "$DISK" 0 2048 | cmp - "$R"
+	stop_aoexd
+	assert_counter_ge inline 1
+	assert_counter io_errors 0
+}
+
 # ---------------------------------------------------------- tmpfs, failure
 
 @test "tmpfs, buffered: read-ahead and write-back without O_DIRECT" {
