@@ -1,13 +1,13 @@
 #!/bin/bash
 # tests/bench/frame-cost.sh [--frames N] [--seconds S] [--mtu "1500 9000"] [--modes "..."]
-#                           [--store tmpfs|null] [--top N] NAME=AOEXD [NAME=AOEXD ...]
+#                           [--store tmpfs|null] [--window W] [--top N] NAME=AOEXD [NAME=AOEXD ...]
 #
 # What a frame costs each aoexd in instructions: the daemon runs under
 # valgrind --tool=callgrind (which counts instructions, not seconds, so
 # the figure repeats whatever else the machine does), serving a file on a
 # private tmpfs (or null:) on a veth pair in its own namespace; aoex bench
 # sends a fixed workload (N frames sequentially, S seconds of random 4 KiB
-# I/O); the total instruction count of the daemon over
+# I/O) with W frames in flight (default 16); the total instruction count of the daemon over
 # the workload (counters zeroed once it serves, dumped before it stops:
 # callgrind_control) is divided by the frames it received.  Prints one table (instructions per
 # frame per build and mode, and the ratio of each build to the first) and,
@@ -17,7 +17,7 @@
 # valgrind, iproute2.  Example:
 #   bash tests/bench/frame-cost.sh before=/tmp/b-old/aoexd after=/tmp/b-new/aoexd
 set -u
-FRAMES=20000 RAND_S=4 KEEP=0 MTUS="1500 9000" MODES="seqread seqwrite randread randwrite" STORE=tmpfs TOP=0
+FRAMES=20000 RAND_S=4 KEEP=0 MTUS="1500 9000" MODES="seqread seqwrite randread randwrite" STORE=tmpfs TOP=0 WINDOW=16
 AOEX=${AOEX:-}
 builds=()
 while [ $# -gt 0 ]; do
@@ -28,9 +28,10 @@ while [ $# -gt 0 ]; do
 	--modes) MODES=$2; shift 2 ;;
 	--store) STORE=$2; shift 2 ;;
 	--top) TOP=$2; shift 2 ;;
+	--window) WINDOW=$2; shift 2 ;;
 	--keep) KEEP=1; shift ;;
 	--aoex) AOEX=$2; shift 2 ;;
-	-h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
 	*=*) builds+=("$1"); shift ;;
 	*) echo "frame-cost: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -70,15 +71,15 @@ run() {
 		"$aoexd" --no-probe --control none 7 1 fcT "$(store)" >"$out.log" 2>&1 &
 	pid=$!
 	for ((i = 0; i < 600; i++)); do
-		grep -q 'notice: serving e7' "$out.log" && break
+		grep -qs 'notice: serving e7' "$out.log" && break
 		sleep 0.1
 	done
 	# count from here: start-up is not a frame's cost
 	callgrind_control -z "$pid" >/dev/null 2>&1
 	case $mode in
-	seq*) bytes=$((FRAMES * sectors * 512)); ip netns exec "$NS" "$AOEX" -i fcI -w 16 \
+	seq*) bytes=$((FRAMES * sectors * 512)); ip netns exec "$NS" "$AOEX" -i fcI -w "$WINDOW" \
 		bench 7.1 --mode "$mode" --bytes "$bytes" >"$out.bench" 2>&1 ;;
-	*) ip netns exec "$NS" "$AOEX" -i fcI -w 16 bench 7.1 --mode "$mode" \
+	*) ip netns exec "$NS" "$AOEX" -i fcI -w "$WINDOW" bench 7.1 --mode "$mode" \
 		--io-size 4096 --seconds "$RAND_S" >"$out.bench" 2>&1 ;;
 	esac
 	# ... to here: the workload alone, dumped before shutdown
@@ -91,7 +92,7 @@ run() {
 	echo "${ir:-0} ${rx:-0}"
 }
 
-printf '# frame-cost: %s frames per cell, store %s, %s\n' "$FRAMES" "$STORE" "$(date -u +%F)"
+printf '# frame-cost: %s frames per cell, window %s, store %s, %s\n' "$FRAMES" "$WINDOW" "$STORE" "$(date -u +%F)"
 declare -A base
 printf '| MTU | mode |'
 for b in "${builds[@]}"; do printf ' %s Ir/frame |' "${b%%=*}"; done

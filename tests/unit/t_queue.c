@@ -179,6 +179,44 @@ static void test_overlap_order(void)
 	teardown();
 }
 
+/* The ordering filter (64 KiB chunks) answers "overlaps nothing" without a
+ * scan; a span too wide for it (over 16 chunks) always gets the exact look. */
+static void test_overlap_filter(void)
+{
+	static const uint64_t at[] = { 7 * 65536, 1 * 65536 + 512, 5 * 65536, 3 * 65536 + 4096 };
+
+	setup(512, false, 0, 8);
+	for (unsigned i = 0; i < 4; i++)
+		submit(wreq(i, at[i], 4096, i * 65536, (uint8_t)('a' + i)));
+	/* a second write into chunk 5 that does not overlap the first */
+	submit(wreq(4, 5 * 65536 + 8192, 4096, 4 * 65536, 'e'));
+	loop_run_deferred(&L);
+	is_int(F.n, 5, "filter: scattered writes, two sharing a chunk, all go at once");
+	is_int(Q.st.overlap_waits, 0, "filter: none counted as an overlap wait");
+	fake_settle(&L, 4);
+	ok(fake_bytes(F.disk + at[1], 'b', 4096) && fake_bytes(F.disk + 5 * 65536 + 8192, 'e', 4096),
+	   "filter: their bytes are on the store");
+	teardown();
+
+	setup(512, false, 0, 8);
+	submit(wreq(0, 0, 1536 * 1024, 0, 'W'));		/* 24 chunks: too wide */
+	loop_run_deferred(&L);
+	submit(wreq(1, 4u << 20, 4096, 2u << 20, 'X'));	/* far from it */
+	submit(wreq(2, 1024 * 1024 + 512, 1024, 3u << 20, 'Y'));	/* inside it */
+	loop_run_deferred(&L);
+	ok(fake_find(0, ENG_WRITE, 4u << 20) >= 0 && fake_find(0, ENG_WRITE, 1024 * 1024 + 512) < 0,
+	   "filter: beside a wide write in flight a far write goes, an overlapping one waits");
+	is_int(Q.st.overlap_waits, 1, "filter: the overlapping one counted");
+	fake_settle(&L, 4);
+	ok(R[0].order < R[2].order && fake_bytes(F.disk + 1024 * 1024 + 512, 'Y', 1024) &&
+	   fake_bytes(F.disk + 1024 * 1024, 'W', 512), "filter: and lands after the wide one");
+	/* the filter's counts came back to zero: a write there goes at once */
+	submit(wreq(3, 1024 * 1024, 512, 4u << 20, 'Z'));
+	loop_run_deferred(&L);
+	is_int(fake_outstanding(), 1, "filter: once everything completed, nothing blocks");
+	teardown();
+}
+
 static void test_merge(void)
 {
 	const unsigned order[4] = { 2, 0, 1, 3 };
@@ -430,7 +468,7 @@ static void test_null(void)
 int main(void)
 {
 	static void (*const tests[])(void) = {
-		test_deferred_and_depth, test_overlap_order, test_merge, test_bounce,
+		test_deferred_and_depth, test_overlap_order, test_overlap_filter, test_merge, test_bounce,
 		test_failures, test_merge_delay, test_null,
 	};
 

@@ -50,7 +50,8 @@ static int store_size(struct backing *b, const struct stat *st, uint64_t *size)
 		b->is_blockdev = true;
 		if (ioctl(b->fd, BLKGETSIZE64, size) < 0)
 			return -errno;
-		if (ioctl(b->fd, BLKSSZGET, &lbs) == 0 && lbs >= 512)
+		/* a power of two (the block layer demands it), which queue.c aligns by mask */
+		if (ioctl(b->fd, BLKSSZGET, &lbs) == 0 && lbs >= 512 && !(lbs & (lbs - 1)))
 			b->lbs = (unsigned)lbs;
 		return 0;
 	}
@@ -167,9 +168,9 @@ static unsigned probe_dio_align(int fd, uint64_t size)
 
 bool backing_aligned(const struct backing *b, const void *p, uint64_t off, size_t len)
 {
-	unsigned a = b->lbs;
+	uint64_t mask = b->lbs - 1;	/* a power of two */
 
 	if (!b->direct)
 		return true;
-	return ((uintptr_t)p % a) == 0 && (b->offset + off) % a == 0 && len % a == 0;
+	return (((uintptr_t)p | (b->offset + off) | len) & mask) == 0;
 }

@@ -17,7 +17,7 @@ struct qbatch {
 	struct iovec iov[DQ_MERGE_IOV];
 	struct dq *q;
 	struct qbatch *next;	/* free list */
-	bool busy;
+	struct qbatch *wnext, **wprev;	/* q->writes, while a busy write */
 	enum eng_op op;
 	struct qio *first;	/* members, linked by mnext */
 	uint64_t off;		/* the members' exact range */
@@ -27,8 +27,12 @@ struct qbatch {
 	int bounce;		/* index in q->bounce, or -1 */
 };
 
-static uint64_t align_down(uint64_t v, unsigned a) { return v / a * a; }
-static uint64_t align_up(uint64_t v, unsigned a) { return (v + a - 1) / a * a; }
+static void busy_chunks(struct dq *q, const struct qbatch *bt, int d);
+
+/* a is a power of two (a sector or logical block size): masks, not the
+ * divisions that ARMv5 does in software */
+static uint64_t align_down(uint64_t v, unsigned a) { return v & ~(uint64_t)(a - 1); }
+static uint64_t align_up(uint64_t v, unsigned a) { return align_down(v + a - 1, a); }
 
 static void dispatch_due(struct loop_task *t)
 {
@@ -112,7 +116,12 @@ static void finish(struct qbatch *bt, int res)
 
 	if (bt->bounce >= 0)
 		q->bounce_busy[bt->bounce] = false;
-	bt->busy = false;
+	if (bt->op == ENG_WRITE) {
+		busy_chunks(q, bt, -1);
+		if (bt->wnext)
+			bt->wnext->wprev = bt->wprev;
+		*bt->wprev = bt->wnext;
+	}
 	bt->next = q->free;
 	q->free = bt;
 	q->busy--;
@@ -264,23 +273,108 @@ static void span_of(const struct dq *q, uint64_t off, size_t len, uint64_t *lo, 
 	*hi = align_up(start + len, a);
 }
 
+/*
+ * Write ordering without a scan per write.  A span is mapped to the 64 KiB
+ * chunks it touches, hashed into DQ_CHUNKS slots: a write none of whose
+ * slots is taken overlaps nothing, which is the answer almost always (the
+ * sequential and the random case alike); only a taken slot costs the exact
+ * look at the spans.
+ */
+#define CHUNK_SHIFT	16
+#define SPAN_CHUNKS_MAX	16	/* more: no filter, always the exact look */
+
+static unsigned chunk_slot(uint64_t chunk) { return (unsigned)(chunk % DQ_CHUNKS); }
+
+static bool span_chunks(uint64_t lo, uint64_t hi, uint64_t *first, uint64_t *last)
+{
+	*first = lo >> CHUNK_SHIFT;
+	*last = (hi - 1) >> CHUNK_SHIFT;
+	return *last - *first < SPAN_CHUNKS_MAX;
+}
+
+/* Count a busy write's chunks in (+1) or out (-1). */
+static void busy_chunks(struct dq *q, const struct qbatch *bt, int d)
+{
+	uint64_t c, last;
+
+	if (!span_chunks(bt->lo, bt->hi, &c, &last)) {
+		q->writes_wide += d;
+		return;
+	}
+	for (; c <= last; c++)
+		q->write_chunks[chunk_slot(c)] += d;
+}
+
+/* The writes a kick has looked at, in arrival order, their hull (a write
+ * past it, the sequential case, overlaps none) and their slots. */
+struct held {
+	uint64_t span[KICK_MAX][2];
+	unsigned n;
+	uint64_t lo, hi;
+	bool wide;
+	uint64_t taken[DQ_CHUNKS / 64];
+};
+
+static bool held_maybe(const struct held *h, uint64_t lo, uint64_t hi)
+{
+	uint64_t c, last;
+
+	if (!h->n || !ranges_overlap(lo, hi, h->lo, h->hi))
+		return false;
+	if (h->wide || !span_chunks(lo, hi, &c, &last))
+		return true;
+	for (; c <= last; c++)
+		if (h->taken[chunk_slot(c) / 64] & (1ull << (chunk_slot(c) % 64)))
+			return true;
+	return false;
+}
+
+static void held_add(struct held *h, uint64_t lo, uint64_t hi)
+{
+	uint64_t c, last;
+
+	if (!h->n || lo < h->lo)
+		h->lo = lo;
+	if (!h->n || hi > h->hi)
+		h->hi = hi;
+	h->span[h->n][0] = lo;
+	h->span[h->n][1] = hi;
+	h->n++;
+	if (!span_chunks(lo, hi, &c, &last)) {
+		h->wide = true;
+		return;
+	}
+	for (; c <= last; c++)
+		h->taken[chunk_slot(c) / 64] |= 1ull << (chunk_slot(c) % 64);
+}
+
+static bool busy_maybe(const struct dq *q, uint64_t lo, uint64_t hi)
+{
+	uint64_t c, last;
+
+	if (!q->writes)
+		return false;
+	if (q->writes_wide || !span_chunks(lo, hi, &c, &last))
+		return true;
+	for (; c <= last; c++)
+		if (q->write_chunks[chunk_slot(c)])
+			return true;
+	return false;
+}
+
 /* A write may start only when no write in flight and no earlier waiting
  * write touches its blocks: writes to the same blocks land in arrival
  * order, and a read-modify-write never races another write. */
-static bool write_blocked(const struct dq *q, const struct qio *io,
-			  uint64_t (*held)[2], unsigned nheld)
+static bool write_blocked(const struct dq *q, uint64_t lo, uint64_t hi, const struct held *h)
 {
-	uint64_t lo, hi;
-
-	span_of(q, io->off, io->len, &lo, &hi);
-	for (unsigned i = 0; i < q->depth; i++) {
-		const struct qbatch *bt = &q->batches[i];
-		if (bt->busy && bt->op == ENG_WRITE && ranges_overlap(lo, hi, bt->lo, bt->hi))
-			return true;
-	}
-	for (unsigned i = 0; i < nheld; i++)
-		if (ranges_overlap(lo, hi, held[i][0], held[i][1]))
-			return true;
+	if (busy_maybe(q, lo, hi))
+		for (const struct qbatch *bt = q->writes; bt; bt = bt->wnext)
+			if (ranges_overlap(lo, hi, bt->lo, bt->hi))
+				return true;
+	if (held_maybe(h, lo, hi))
+		for (unsigned i = 0; i < h->n; i++)
+			if (ranges_overlap(lo, hi, h->span[i][0], h->span[i][1]))
+				return true;
 	return false;
 }
 
@@ -308,17 +402,18 @@ static void sort_candidates(struct qio **cand, unsigned n)
 /* Pick the waiting requests that may go now, in arrival order. */
 static unsigned pick(struct dq *q, struct qio **cand)
 {
-	static uint64_t held[KICK_MAX][2];
-	unsigned n = 0, nheld = 0;
+	static struct held held;
+	unsigned n = 0;
 
+	held.n = 0;
+	held.wide = false;
+	memset(held.taken, 0, sizeof held.taken);
 	for (struct qio *io = q->wait.head; io && n < KICK_MAX; io = io->next) {
 		if (io->op == ENG_WRITE) {
 			uint64_t lo, hi;
-			bool blocked = write_blocked(q, io, held, nheld);
 			span_of(q, io->off, io->len, &lo, &hi);
-			held[nheld][0] = lo;
-			held[nheld][1] = hi;
-			nheld++;
+			bool blocked = write_blocked(q, lo, hi, &held);
+			held_add(&held, lo, hi);
 			if (blocked) {
 				q->st.overlap_waits++;
 				continue;
@@ -420,7 +515,14 @@ void dq_kick_now(struct dq *q)
 		if (rc == 0)
 			continue;	/* no bounce buffer: these wait */
 		q->free = bt->next;
-		bt->busy = true;
+		if (bt->op == ENG_WRITE) {
+			bt->wnext = q->writes;
+			if (q->writes)
+				q->writes->wprev = &bt->wnext;
+			bt->wprev = &q->writes;
+			q->writes = bt;
+			busy_chunks(q, bt, +1);
+		}
 		q->busy++;
 		q->st.ios++;
 		q->st.merged += k - 1;

@@ -32,6 +32,7 @@
 #define DQ_MERGE_IOV	128		/* requests in one merged I/O */
 #define DQ_MERGE_BYTES	(256u * 1024)	/* bytes in one merged I/O */
 #define DQ_BOUNCE	8		/* bounce buffers per queue */
+#define DQ_CHUNKS	1024		/* write-ordering filter slots (queue.c) */
 
 struct qbatch;
 
@@ -81,6 +82,9 @@ struct dq {
 	struct qlist wait;	/* in arrival order */
 	struct qbatch *batches;	/* depth of them */
 	struct qbatch *free;
+	struct qbatch *writes;	/* the busy write batches */
+	uint16_t write_chunks[DQ_CHUNKS];	/* busy writes per filter slot */
+	unsigned writes_wide;	/* busy writes too wide for the filter */
 	uint8_t *bounce[DQ_BOUNCE];	/* allocated on first need */
 	bool bounce_busy[DQ_BOUNCE];
 	size_t bounce_size;
