@@ -40,17 +40,45 @@ static void ring_geometry(struct ring *r, struct tpacket_req *req,
 	r->frames_per_block = block / frame_size;
 	unsigned blocks = (frames + r->frames_per_block - 1) / r->frames_per_block;
 	r->frame_nr = blocks * r->frames_per_block;
-	r->head = 0;
 	req->tp_block_size = block;
 	req->tp_block_nr = blocks;
 	req->tp_frame_size = frame_size;
 	req->tp_frame_nr = r->frame_nr;
 }
 
-static inline void *ring_frame(const struct ring *r, unsigned i)
+static void *ring_frame(const struct ring *r, unsigned i)
 {
 	unsigned b = i / r->frames_per_block, f = i % r->frames_per_block;
 	return r->base + (size_t)b * r->block_size + (size_t)f * r->frame_size;
+}
+
+/* Point at the first frame, once mapped. */
+static void ring_start(struct ring *r)
+{
+	r->head = 0;
+	r->in_block = 0;
+	if (r->frame_nr) {
+		r->cur = ring_frame(r, 0);
+		r->prev = ring_frame(r, r->frame_nr - 1);
+	}
+}
+
+/* On to the next frame: by addition, not the divisions ring_frame() does
+ * (a 32-bit ARM without a divide instruction does them in software, and
+ * this runs for every frame in and out). */
+static void ring_advance(struct ring *r)
+{
+	r->prev = r->cur;
+	if (++r->head == r->frame_nr) {
+		r->head = 0;
+		r->in_block = 0;
+		r->cur = r->base;
+	} else if (++r->in_block == r->frames_per_block) {
+		r->in_block = 0;
+		r->cur += r->block_size - (size_t)(r->frames_per_block - 1) * r->frame_size;
+	} else {
+		r->cur += r->frame_size;
+	}
 }
 
 int ring_setup(int fd, struct ring_pair *rp, unsigned mtu,
@@ -98,6 +126,8 @@ int ring_setup(int fd, struct ring_pair *rp, unsigned mtu,
 		rp->rx.frame_nr = 0;
 	if (!tx_frames)
 		rp->tx.frame_nr = 0;
+	ring_start(&rp->rx);
+	ring_start(&rp->tx);
 	return 0;
 }
 
@@ -110,7 +140,7 @@ void ring_teardown(struct ring_pair *rp)
 
 const uint8_t *ring_rx_peek(struct ring *r, size_t *len, int *pkttype)
 {
-	struct tpacket2_hdr *h = ring_frame(r, r->head);
+	struct tpacket2_hdr *h = (void *)r->cur;
 
 	if (!(__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER))
 		return NULL;
@@ -122,15 +152,15 @@ const uint8_t *ring_rx_peek(struct ring *r, size_t *len, int *pkttype)
 
 void ring_rx_release(struct ring *r)
 {
-	struct tpacket2_hdr *h = ring_frame(r, r->head);
+	struct tpacket2_hdr *h = (void *)r->cur;
 
 	__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-	r->head = (r->head + 1) % r->frame_nr;
+	ring_advance(r);
 }
 
 uint8_t *ring_tx_slot(struct ring *r)
 {
-	struct tpacket2_hdr *h = ring_frame(r, r->head);
+	struct tpacket2_hdr *h = (void *)r->cur;
 	unsigned st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
 
 	if (st == TP_STATUS_WRONG_FORMAT)	/* the kernel refused it: reuse */
@@ -142,11 +172,11 @@ uint8_t *ring_tx_slot(struct ring *r)
 
 void ring_tx_commit(struct ring *r, size_t len)
 {
-	struct tpacket2_hdr *h = ring_frame(r, r->head);
+	struct tpacket2_hdr *h = (void *)r->cur;
 
 	h->tp_len = (uint32_t)len;
 	__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
-	r->head = (r->head + 1) % r->frame_nr;
+	ring_advance(r);
 }
 
 bool ring_tx_pending(const struct ring *r)
@@ -156,8 +186,7 @@ bool ring_tx_pending(const struct ring *r)
 	 * took (SENDING: the driver still holds its skb, as virtio-net does
 	 * until its TX interrupt) is the kernel's business now: waiting for
 	 * it would cost a poll per wakeup for nothing */
-	unsigned last = (r->head + r->frame_nr - 1) % r->frame_nr;
-	const struct tpacket2_hdr *h = ring_frame(r, last);
+	const struct tpacket2_hdr *h = (const void *)r->prev;
 
 	return __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) == TP_STATUS_SEND_REQUEST;
 }

@@ -20,6 +20,9 @@ struct ring {
 	unsigned block_size;
 	unsigned frame_nr;
 	unsigned head;		/* next frame to look at */
+	unsigned in_block;	/* head's index inside its block */
+	uint8_t *cur;		/* head's frame */
+	uint8_t *prev;		/* the frame before head's */
 };
 
 struct ring_pair {
