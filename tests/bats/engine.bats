@@ -490,6 +490,25 @@ random_ops() {
 	assert_counter io_errors 0
 }
 
+@test "a block device (its node on devtmpfs, which says tmpfs) goes through AIO, not inline" {
+	make_disk 4096
+	command -v losetup >/dev/null || skip "needs losetup"
+	LOOPDEV=$(losetup --show -f "$DISK") || skip "no loop device"
+	[ "$(stat -f -c %T "$LOOPDEV")" = tmpfs ] || skip "$LOOPDEV is not on devtmpfs"
+	DISK_IMG=$DISK
+	DISK=$LOOPDEV
+	start_aoexd --read-ahead 0
+	random_file "$W" 512
+	aoex -w 16 write $T 100 -f "$W"
+	aoex -w 16 read $T 100 512 -o "$R"
+	cmp "$W" "$R"
+	stop_aoexd
+	sectors "$DISK" 100 512 | cmp - "$W"
+	assert_counter inline 0
+	assert_counter_ge submitted 2
+	assert_counter io_errors 0
+}
+
 @test "buffered store: reads the page cache holds are done inline (RWF_NOWAIT), the rest through AIO" {
 	make_disk 4096
 	cat "$DISK" >/dev/null	# in the page cache now

@@ -105,7 +105,10 @@ int backing_open(struct backing *b, const char *path, const struct backing_opts 
 	}
 	if (no_direct)
 		log_warn("%s: no O_DIRECT on this file system; using buffered I/O", path);
-	b->in_memory = in_memory(b->fd);	/* with O_DIRECT or not (Linux 6.6+) */
+	/* with O_DIRECT or not (Linux 6.6+).  Regular files only: a block
+	 * device's node lives on devtmpfs, which reports TMPFS_MAGIC too, and
+	 * its I/O done inline would stall the loop on the disk */
+	b->in_memory = S_ISREG(st.st_mode) && in_memory(b->fd);
 	if (b->direct && !b->is_blockdev)
 		b->lbs = probe_dio_align(b->fd, size);
 region:
