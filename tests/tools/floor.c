@@ -2,11 +2,14 @@
  * floor - the smallest AoE r11 target we can write: the lower bound of the
  * benchmarks (tests/bench/nas.sh, tests/bench/kernel.sh), not a product.
  *
- *   floor [-b BUFCNT] [-m MIB] SHELF SLOT IFACE SIZE
+ *   floor [-s] [-b BUFCNT] [-m MIB] SHELF SLOT IFACE SIZE
  *
  * One thread, one AF_PACKET socket bound to IFACE for EtherType 0x88A2,
- * recvmmsg (up to 64 frames per call, MSG_WAITFORONE) then one sendmmsg of
- * the replies, each built in place in the request's buffer.  It answers
+ * with TPACKET_V2 RX and TX rings: every frame the RX ring holds is
+ * answered straight into a TX slot, one send() per batch, poll() when the
+ * ring is empty.  With -s (or when the kernel refuses the rings): recvmmsg
+ * (up to 64 frames per call, MSG_WAITFORONE) and one sendmmsg of the
+ * replies, each built in place in the request's buffer.  It answers
  * Query Config (read; test and set are answered as reads), ATA READ /
  * WRITE SECTORS (EXT), IDENTIFY DEVICE, FLUSH CACHE (EXT) and CHECK POWER
  * MODE; any other ATA command is aborted, any other AoE command gets error
@@ -30,7 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -101,12 +106,16 @@ static void ram_io(uint8_t *buf, uint64_t off, size_t len, int write)
 	}
 }
 
-/* Build the reply in place; return its length, or 0 to drop the frame. */
-static size_t handle(uint8_t *f, size_t len, const uint8_t *mac)
+/* Build the reply to the request in[0..len) in f (which may be in itself:
+ * only the headers are copied; a write's data is taken from in); return its
+ * length, or 0 to drop the frame. */
+static size_t handle(uint8_t *f, const uint8_t *in, size_t len, const uint8_t *mac)
 {
 	unsigned vf, maj, min, cmd;
 	if (len < HDR)
 		return 0;
+	if (f != in)
+		memcpy(f, in, len < ATAHDR ? len : ATAHDR);
 	vf = f[14];
 	if ((vf >> 4) != 1 || (vf & 0x08))	/* version 1, requests only */
 		return 0;
@@ -126,7 +135,7 @@ static size_t handle(uint8_t *f, size_t len, const uint8_t *mac)
 		f[24] = bufcnt >> 8; f[25] = bufcnt & 0xff;
 		f[26] = 0x40; f[27] = 0x19;	/* firmware version */
 		f[28] = spf;
-		f[29] = 0x10 | (f[29] & 0x0f);	/* AoE version 1, the ccmd asked */
+		f[29] = 0x10 | (in[29] & 0x0f);	/* AoE version 1, the ccmd asked */
 		f[30] = 0; f[31] = 0;
 		n_other++;
 		return 60;
@@ -135,7 +144,7 @@ static size_t handle(uint8_t *f, size_t len, const uint8_t *mac)
 		f[14] |= 0x04;		/* E: unrecognised command */
 		f[15] = 1;
 		n_other++;
-		return len < 60 ? 60 : len;
+		return 60;
 	}
 	if (len < ATAHDR)
 		return 0;
@@ -168,7 +177,7 @@ static size_t handle(uint8_t *f, size_t len, const uint8_t *mac)
 				f[14] |= 0x04; f[15] = 2;
 				return 60;
 			}
-			ram_io(f + ATAHDR, lba * 512, scnt * 512u, 1);
+			ram_io((uint8_t *)in + ATAHDR, lba * 512, scnt * 512u, 1);
 			n_write++;
 		}
 		f[26] = 0;
@@ -194,6 +203,134 @@ static size_t handle(uint8_t *f, size_t len, const uint8_t *mac)
 	return out < 60 ? 60 : out;
 }
 
+/* recvmmsg up to BATCH frames (MSG_WAITFORONE), one sendmmsg of the replies */
+static void serve_sock(int s, const uint8_t *mac)
+{
+	static uint8_t bufs[BATCH][FRAME];
+	struct iovec iov[BATCH], tiov[BATCH];
+	struct mmsghdr rm[BATCH], tm[BATCH];
+	for (int i = 0; i < BATCH; i++) {
+		iov[i].iov_base = bufs[i];
+		iov[i].iov_len = FRAME;
+		memset(&rm[i], 0, sizeof rm[i]);
+		rm[i].msg_hdr.msg_iov = &iov[i];
+		rm[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (!stop) {
+		int n = recvmmsg(s, rm, BATCH, MSG_WAITFORONE, NULL);
+		n_calls++;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("recvmmsg");
+		}
+		int k = 0;
+		for (int i = 0; i < n; i++) {
+			size_t r = handle(bufs[i], bufs[i], rm[i].msg_len, mac);
+			if (!r)
+				continue;
+			tiov[k].iov_base = bufs[i];
+			tiov[k].iov_len = r;
+			memset(&tm[k], 0, sizeof tm[k]);
+			tm[k].msg_hdr.msg_iov = &tiov[k];
+			tm[k].msg_hdr.msg_iovlen = 1;
+			k++;
+		}
+		n_rx += n;
+		for (int d = 0; d < k;) {	/* sendmmsg may send fewer */
+			int m = sendmmsg(s, tm + d, k - d, 0);
+			n_calls++;
+			if (m < 0) {
+				if (errno == EINTR || errno == ENOBUFS || errno == EAGAIN)
+					continue;
+				die("sendmmsg");
+			}
+			d += m;
+			n_tx += m;
+		}
+	}
+}
+
+/* TPACKET_V2 RX and TX rings: take every frame the RX ring holds, build
+ * each reply straight into a TX slot, one send() per batch; poll() when
+ * the RX ring is empty.  Returns -1 (nothing changed) when the kernel has
+ * no rings, so the caller falls back to the sockets. */
+#define RFRAME 16384
+#define NFRAMES 256
+static int serve_ring(int s, const uint8_t *mac)
+{
+	int ver = TPACKET_V2;
+	struct tpacket_req req = { .tp_block_size = RFRAME * 4, .tp_block_nr = NFRAMES / 4,
+				   .tp_frame_size = RFRAME, .tp_frame_nr = NFRAMES };
+	if (setsockopt(s, SOL_PACKET, PACKET_VERSION, &ver, sizeof ver) < 0 ||
+	    setsockopt(s, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0 ||
+	    setsockopt(s, SOL_PACKET, PACKET_TX_RING, &req, sizeof req) < 0) {
+		perror("floor: rings");
+		return -1;
+	}
+	size_t rsz = (size_t)RFRAME * NFRAMES;
+	uint8_t *map = mmap(NULL, 2 * rsz, PROT_READ | PROT_WRITE, MAP_SHARED, s, 0);
+	if (map == MAP_FAILED)
+		die("mmap");
+	uint8_t *rx = map, *tx = map + rsz;
+	/* the pitfall: a send buffer smaller than the ring leaves frames waiting */
+	int sz = (int)rsz * 2;
+	setsockopt(s, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz);
+	unsigned ri = 0, ti = 0, queued = 0;
+	struct pollfd pfd = { .fd = s, .events = POLLIN };
+	while (!stop) {
+		struct tpacket2_hdr *h = (struct tpacket2_hdr *)(rx + (size_t)ri * RFRAME);
+		if (!(h->tp_status & TP_STATUS_USER)) {
+			if (queued) {
+				send(s, NULL, 0, MSG_DONTWAIT);
+				n_calls++;
+				queued = 0;
+			}
+			/* anything still waiting in the TX ring: kick again */
+			for (unsigned i = 0; i < NFRAMES; i++) {
+				struct tpacket2_hdr *t = (struct tpacket2_hdr *)(tx + (size_t)i * RFRAME);
+				if (t->tp_status == TP_STATUS_SEND_REQUEST) {
+					send(s, NULL, 0, MSG_DONTWAIT);
+					n_calls++;
+					break;
+				}
+			}
+			if (poll(&pfd, 1, 1000) < 0 && errno != EINTR)
+				die("poll");
+			n_calls++;
+			continue;
+		}
+		struct tpacket2_hdr *t = (struct tpacket2_hdr *)(tx + (size_t)ti * RFRAME);
+		while (t->tp_status != TP_STATUS_AVAILABLE && !stop) {	/* TX ring full */
+			send(s, NULL, 0, 0);
+			n_calls++;
+			queued = 0;
+			if (t->tp_status != TP_STATUS_AVAILABLE) {
+				struct pollfd po = { .fd = s, .events = POLLOUT };
+				poll(&po, 1, 10);
+				n_calls++;
+			}
+		}
+		uint8_t *out = (uint8_t *)t + TPACKET2_HDRLEN - sizeof(struct sockaddr_ll);
+		size_t r = handle(out, (uint8_t *)h + h->tp_mac, h->tp_snaplen, mac);
+		n_rx++;
+		h->tp_status = TP_STATUS_KERNEL;
+		ri = (ri + 1) % NFRAMES;
+		if (r) {
+			t->tp_len = r;
+			t->tp_status = TP_STATUS_SEND_REQUEST;
+			ti = (ti + 1) % NFRAMES;
+			n_tx++;
+			if (++queued >= 32) {	/* a long batch: let the first ones go */
+				send(s, NULL, 0, MSG_DONTWAIT);
+				n_calls++;
+				queued = 0;
+			}
+		}
+	}
+	return 0;
+}
+
 static uint64_t parse_size(const char *s)
 {
 	char *e;
@@ -211,9 +348,10 @@ static uint64_t parse_size(const char *s)
 int main(int argc, char **argv)
 {
 	unsigned mib = 1;
-	int o;
-	while ((o = getopt(argc, argv, "b:m:")) != -1) {
+	int o, sockets = 0;
+	while ((o = getopt(argc, argv, "b:m:s")) != -1) {
 		switch (o) {
+		case 's': sockets = 1; break;
 		case 'b': bufcnt = atoi(optarg); break;
 		case 'm': mib = atoi(optarg); break;
 		default: goto usage;
@@ -221,7 +359,7 @@ int main(int argc, char **argv)
 	}
 	if (argc - optind != 4 || !bufcnt || bufcnt > 65535 || !mib) {
 usage:
-		fprintf(stderr, "usage: floor [-b BUFCNT] [-m MIB] SHELF SLOT IFACE SIZE\n");
+		fprintf(stderr, "usage: floor [-s] [-b BUFCNT] [-m MIB] SHELF SLOT IFACE SIZE\n");
 		return 2;
 	}
 	shelf = atoi(argv[optind]);
@@ -266,51 +404,11 @@ usage:
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
-	static uint8_t bufs[BATCH][FRAME];
-	struct iovec iov[BATCH], tiov[BATCH];
-	struct mmsghdr rm[BATCH], tm[BATCH];
-	for (int i = 0; i < BATCH; i++) {
-		iov[i].iov_base = bufs[i];
-		iov[i].iov_len = FRAME;
-		memset(&rm[i], 0, sizeof rm[i]);
-		rm[i].msg_hdr.msg_iov = &iov[i];
-		rm[i].msg_hdr.msg_iovlen = 1;
-	}
-	fprintf(stderr, "floor: serving e%u.%u on %s: %llu sectors, %u per frame, bufcnt %u, %u MiB of RAM\n",
-		shelf, slot, ifname, (unsigned long long)nsect, spf, bufcnt, mib);
-	while (!stop) {
-		int n = recvmmsg(s, rm, BATCH, MSG_WAITFORONE, NULL);
-		n_calls++;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			die("recvmmsg");
-		}
-		int k = 0;
-		for (int i = 0; i < n; i++) {
-			size_t r = handle(bufs[i], rm[i].msg_len, mac);
-			if (!r)
-				continue;
-			tiov[k].iov_base = bufs[i];
-			tiov[k].iov_len = r;
-			memset(&tm[k], 0, sizeof tm[k]);
-			tm[k].msg_hdr.msg_iov = &tiov[k];
-			tm[k].msg_hdr.msg_iovlen = 1;
-			k++;
-		}
-		n_rx += n;
-		for (int d = 0; d < k;) {	/* sendmmsg may send fewer */
-			int m = sendmmsg(s, tm + d, k - d, 0);
-			n_calls++;
-			if (m < 0) {
-				if (errno == EINTR || errno == ENOBUFS || errno == EAGAIN)
-					continue;
-				die("sendmmsg");
-			}
-			d += m;
-			n_tx += m;
-		}
-	}
+	fprintf(stderr, "floor: serving e%u.%u on %s: %llu sectors, %u per frame, bufcnt %u, %u MiB of RAM, %s\n",
+		shelf, slot, ifname, (unsigned long long)nsect, spf, bufcnt, mib,
+		sockets ? "recvmmsg/sendmmsg" : "rx-ring/tx-ring (TPACKET_V2)");
+	if (sockets || serve_ring(s, mac) < 0)
+		serve_sock(s, mac);
 	fprintf(stderr, "floor: stats rx=%llu tx=%llu reads=%llu writes=%llu other=%llu syscalls=%llu\n",
 		n_rx, n_tx, n_read, n_write, n_other, n_calls);
 	return 0;
