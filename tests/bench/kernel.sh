@@ -174,7 +174,7 @@ echo
 printf '| path | MTU | target | seqwrite MB/s | us/MB | seqread MB/s | us/MB | randread IOPS | us/MB | us/req |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|\n'
 awk -F'\t' '$4 == "ok" { printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", ($1 == "none" ? "veth" : $1), $2, $3, $5, $6, $7, $8, $9, $10, $11 }
-	$4 != "ok" { printf "| %s | %s | %s | failed | | | | | | |\n", ($1 == "none" ? "veth" : $1), $2, $3 }' "$RES"
+	$4 != "ok" { printf "| %s | %s | %s | %s | | | | | | |\n", ($1 == "none" ? "veth" : $1), $2, $3, "failed" }' "$RES"
 if grep -q "	vblade	ok" "$RES"; then
 	printf '\nagainst vblade (defaults): throughput ratio (IOPS for randread) / CPU per MiB ratio\n\n'
 	printf '| path | MTU | target | seqwrite | seqread | randread |\n|---|---|---|---|---|---|\n'

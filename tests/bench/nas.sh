@@ -399,7 +399,7 @@ echo
 printf '| MTU | mode | target | MB/s | IOPS | user | sys | softirq | busy | wake | sysc | retx |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 awk -F'\t' '$4 == "ok" { printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $5, $6, $7, $8, $9, $10, $11, $12, $13 }
-	$4 != "ok" { printf "| %s | %s | %s | failed | | | | | | | | |\n", $1, $2, $3 }' "$RES"
+	$4 != "ok" { printf "| %s | %s | %s | %s | | | | | | | | |\n", $1, $2, $3, "failed" }' "$RES"
 # ratios: NAME and NAME-null against vblade and floor; later builds against the first
 ratio_table() {	# ratio_table A B: MB/s and busy us/frame of A over B, per cell
 	awk -F'\t' -v a="$1" -v b="$2" '
