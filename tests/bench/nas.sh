@@ -51,7 +51,8 @@ Options:
   --mtu "LIST"        MTUs (default "1500 9000")
   --seconds S         per cell: random modes run S s, sequential ones move
                       about S s worth (sized by a 2 MiB warm-up) (default 5)
-  --window N          aoex -w (default 16, aoexd's and vblade's buffer count)
+  --window N          aoex -w (default 16: vblade's buffer count; a window
+                      above a target's buffer count loses frames there)
   --vblade-args "..." extra vblade arguments (e.g. "-d" for O_DIRECT)
   --floor-args "..."  extra floor arguments (default "-b 64")
   --disk-mb N         size of the guest disk (default 1024; RAM is 256)
