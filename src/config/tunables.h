@@ -27,7 +27,7 @@
 
 /* Per device; set globally in the file as the defaults of every device. */
 #define DEVICE_TUNABLES(X) \
-	X(bufcnt, UINT, "buffer-count", "bufcnt", 'b', 2, 65535, 16, "N", \
+	X(bufcnt, UINT, "buffer-count", "bufcnt", 'b', 2, 65535, 64, "N", \
 	  "requests the target queues, advertised in Query Config: how many an initiator may have outstanding (the Linux initiator stalls below 2)") \
 	X(queue_depth, UINT, "queue-depth", "queue-depth", 0, 1, 1024, 64, "N", \
 	  "disk I/Os in flight at most; more requests wait in the queue, never dropped while request buffers remain (4 x bufcnt, 64..4096)") \

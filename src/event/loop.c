@@ -29,7 +29,7 @@ static void arm_timerfd(struct loop *l)
 static void timers_due(struct loop_watch *w, uint32_t events)
 {
 	struct loop *l = w->ctx;
-	uint64_t expirations, now = now_ns();
+	uint64_t expirations, now = l->now;
 
 	(void)events;
 	if (read(w->fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
@@ -47,6 +47,7 @@ int loop_init(struct loop *l)
 {
 	l->stop = false;
 	l->timers = NULL;
+	l->now = now_ns();
 	for (int p = 0; p < LOOP_PHASES; p++) {
 		l->tasks[p] = NULL;
 		l->tasks_tail[p] = &l->tasks[p];
@@ -168,6 +169,7 @@ int loop_run(struct loop *l)
 			return -errno;
 		}
 		l->wakeups++;
+		l->now = now_ns();
 		for (int i = 0; i < n; i++) {
 			struct loop_watch *w = ev[i].data.ptr;
 			w->fn(w, ev[i].events);

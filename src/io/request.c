@@ -107,7 +107,7 @@ static void io_done(struct qio *io)
 		if (io->op == ENG_WRITE)
 			aoe_target_forget_write(&d->t, r->src, r->frame + AOE_OFF_TAG);
 	}
-	d->st.service_ns += now_ns() - r->t0;
+	d->st.service_ns += loop_now(d->loop) - r->t0;
 	d->st.serviced++;
 	for (dup = r->dups; dup; dup = next) {
 		next = dup->next;
@@ -132,7 +132,7 @@ void req_start_io(struct device *d, struct req *r)
 	io->data = r->frame + ATA_HDR_LEN;
 	io->done = io_done;
 	io->res = 0;
-	r->t0 = now_ns();
+	r->t0 = loop_now(d->loop);
 	switch (r->ata.op) {
 	case ATA_OP_READ:
 		io->op = ENG_READ;

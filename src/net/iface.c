@@ -229,6 +229,7 @@ static int send_batch(struct iface *ifc, struct mmsghdr *msg, unsigned n)
 }
 
 static void flush_ring(struct iface *ifc);
+static bool wait_writable(struct iface *ifc);
 
 static bool wanted(struct iface *ifc, int pkttype, size_t len)
 {
@@ -317,10 +318,13 @@ uint8_t *iface_tx_get(struct iface *ifc)
 		return NULL;	/* detached: replies of requests still in flight */
 	if (ifc->tx_ring) {
 		uint8_t *p = ring_tx_slot(&ifc->rings.tx);
-		if (!p) {	/* ring full: push it out and wait for a slot */
+		/* ring full: push it out, then wait for the kernel to give the
+		 * oldest slot back (it is still sending it) */
+		for (int tries = 0; !p && tries < TX_RETRIES; tries++) {
 			flush_ring(ifc);
 			ifc->tx_count = 0;
-			p = ring_tx_slot(&ifc->rings.tx);
+			if (!(p = ring_tx_slot(&ifc->rings.tx)))
+				wait_writable(ifc);
 		}
 		return p;
 	}

@@ -151,11 +151,13 @@ void ring_tx_commit(struct ring *r, size_t len)
 
 bool ring_tx_pending(const struct ring *r)
 {
-	/* the slot before head is the newest; the kernel sends in order, so
-	 * if it is done, everything before it is done too */
+	/* the slot before head is the newest; the kernel takes them in order,
+	 * so if it took that one, it took everything before it.  A frame it
+	 * took (SENDING: the driver still holds its skb, as virtio-net does
+	 * until its TX interrupt) is the kernel's business now: waiting for
+	 * it would cost a poll per wakeup for nothing */
 	unsigned last = (r->head + r->frame_nr - 1) % r->frame_nr;
 	const struct tpacket2_hdr *h = ring_frame(r, last);
-	unsigned st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
 
-	return st == TP_STATUS_SEND_REQUEST || st == TP_STATUS_SENDING;
+	return __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) == TP_STATUS_SEND_REQUEST;
 }

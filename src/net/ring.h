@@ -46,7 +46,8 @@ void ring_rx_release(struct ring *r);
 uint8_t *ring_tx_slot(struct ring *r);
 /* Mark the current slot ready with len bytes and move on. */
 void ring_tx_commit(struct ring *r, size_t len);
-/* Is any slot still waiting for the kernel to send it? */
+/* Is any slot still waiting for the kernel to take it (the socket buffer
+ * was full)?  Frames it took and is sending do not count. */
 bool ring_tx_pending(const struct ring *r);
 
 #endif

@@ -147,6 +147,7 @@ static const struct stat_row engine_rows[] = {
 	E("reaped", reaped)
 	E("reap_calls", reap_calls)
 	E("sync_flush_fallbacks", sync_flush_fallback)
+	E("inline", inline_done)
 };
 
 #define N(rows) (sizeof rows / sizeof rows[0])

@@ -28,7 +28,7 @@ still_serving() {
 	assert_aoexd_alive
 	run aoex discover -W 200
 	assert_success
-	assert_output --regexp "^e1\\.2 mac=$TMAC bufcnt=16 fw=0x0100 sectors=2 ver=1 config="
+	assert_output --regexp "^e1\\.2 mac=$TMAC bufcnt=64 fw=0x0100 sectors=2 ver=1 config="
 	aoex read $T 0 2 -o "$R"
 	sectors "$DISK" 0 2 | cmp - "$R"
 }
@@ -93,7 +93,7 @@ still_serving() {
 	# Query Config read
 	run raw "$(req 10 00 0001 02 01 0000a001 0000 0000 00 10 0000 "$junk")"
 	assert_success
-	assert_output "$(rep 18 00 0001 02 01 0000a001 0010 0100 02 10 0000)"
+	assert_output "$(rep 18 00 0001 02 01 0000a001 0040 0100 02 10 0000)"
 	# READ EXT of sector 3: exactly one sector comes back
 	run raw "$(req 10 00 0001 02 00 0000a002 40 00 01 24 030000000000 0000 "$junk")"
 	assert_success

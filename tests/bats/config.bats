@@ -300,7 +300,7 @@ four_devices() {
 	assert_output --partial 'device disk1 {'
 	assert_output --partial 'shelf = 7'
 	assert_output --partial 'slot = 3'
-	assert_output --partial 'buffer-count = 16'
+	assert_output --partial 'buffer-count = 64'
 	assert_output --partial 'queue-depth = 64'
 	assert_output --partial 'write-policy = "write-back"'
 	assert_output --partial "$MAC_B"

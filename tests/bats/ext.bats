@@ -805,7 +805,7 @@ active=reset,tag_inc_le"
 
 @test "coalesced read: 93 reads per frame, window 16, more than the target's buffers" {
 	make_disk 8192
-	start_aoexd
+	start_aoexd -b 16
 	# 16 frames x 93 reads in flight against 64 request buffers (-b 16)
 	run aoex -w 16 read $T 0 8184 --coalesce 93 -o "$R"
 	assert_success

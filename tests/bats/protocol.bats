@@ -14,7 +14,7 @@ T=1.2	# the target, as aoex writes it
 cfgread() { req 10 00 "$1" "$2" 01 "$3" "$(zeros 36)"; }
 
 # cfgreply TAG [BUFCNT [SCNT]]: the reply to it with an empty config string
-cfgreply() { rep 18 00 0001 02 01 "$1" "${2:-0010}" 0100 "${3:-02}" 10 0000; }
+cfgreply() { rep 18 00 0001 02 01 "$1" "${2:-0040}" 0100 "${3:-02}" 10 0000; }
 
 # capture_start: listen on the initiator end in the background (into $CAP)
 # until capture_stop; returns once the socket is open
@@ -48,12 +48,12 @@ capture_wait() {
 
 # ------------------------------------------------------------- discovery
 
-@test "discover: one line in the documented format, bufcnt 16, 2 sectors at MTU 1500" {
+@test "discover: one line in the documented format, bufcnt 64, 2 sectors at MTU 1500" {
 	make_disk 2048
 	start_aoexd
 	run aoex discover -W 200
 	assert_success
-	assert_output "e1.2 mac=$TMAC bufcnt=16 fw=0x0100 sectors=2 ver=1 config=\"\""
+	assert_output "e1.2 mac=$TMAC bufcnt=64 fw=0x0100 sectors=2 ver=1 config=\"\""
 }
 
 @test "discover: -b sets the advertised buffer count" {
@@ -75,7 +75,7 @@ capture_wait() {
 	start_aoexd
 	run aoex discover -W 200
 	assert_success
-	assert_output "e1.2 mac=$TMAC bufcnt=16 fw=0x0100 sectors=17 ver=1 config=\"\""
+	assert_output "e1.2 mac=$TMAC bufcnt=64 fw=0x0100 sectors=17 ver=1 config=\"\""
 	grep -q "$TIF: mac $TMAC, mtu 9000, 17 sectors per frame" "$LOG" || fail "no interface line"
 	stop_aoexd
 	start_aoexd --mtu 1500
@@ -115,7 +115,7 @@ capture_wait() {
 	start_aoexd
 	capture_wait 1
 	run cat "$CAP"
-	assert_output "$(pad60 "$(eth "$BCAST" "$TMAC")" 18 00 0001 02 01 00000000 0010 0100 02 10 0000)"
+	assert_output "$(pad60 "$(eth "$BCAST" "$TMAC")" 18 00 0001 02 01 00000000 0040 0100 02 10 0000)"
 }
 
 @test "advertisement on start: bufcnt, sector count and config of this port" {
@@ -135,8 +135,8 @@ capture_wait() {
 	capture_wait 2
 	run cat "$CAP"
 	assert_equal "${#lines[@]}" 2
-	assert_line --index 0 "$(pad60 "$(eth "$IMAC" "$TMAC")" 18 00 0001 02 01 00000000 0010 0100 02 10 0000)"
-	assert_line --index 1 "$(pad60 "$(eth "$MAC_B" "$TMAC")" 18 00 0001 02 01 00000000 0010 0100 02 10 0000)"
+	assert_line --index 0 "$(pad60 "$(eth "$IMAC" "$TMAC")" 18 00 0001 02 01 00000000 0040 0100 02 10 0000)"
+	assert_line --index 1 "$(pad60 "$(eth "$MAC_B" "$TMAC")" 18 00 0001 02 01 00000000 0040 0100 02 10 0000)"
 }
 
 # ------------------------------------------------------------ addressing
@@ -161,7 +161,7 @@ capture_wait() {
 	for t in 1.2 65535.255 1.255 65535.2; do
 		run aoex config $t read
 		assert_success
-		assert_output "e1.2 mac=$TMAC bufcnt=16 fw=0x0100 sectors=2 ver=1 config=\"\""
+		assert_output "e1.2 mac=$TMAC bufcnt=64 fw=0x0100 sectors=2 ver=1 config=\"\""
 	done
 	run aoex -d "$TMAC" identify 65535.255
 	assert_success
@@ -215,7 +215,7 @@ capture_wait() {
 @test "Query Config: read, set when empty, test and prefix match and mismatch" {
 	make_disk 64
 	start_aoexd
-	local line="e1.2 mac=$TMAC bufcnt=16 fw=0x0100 sectors=2 ver=1 config="
+	local line="e1.2 mac=$TMAC bufcnt=64 fw=0x0100 sectors=2 ver=1 config="
 	run aoex config $T read
 	assert_success
 	assert_output "$line\"\""
@@ -266,7 +266,7 @@ capture_wait() {
 @test "Query Config: set when different -> error 4, force set overwrites, set when equal" {
 	make_disk 64
 	start_aoexd
-	local line="e1.2 mac=$TMAC bufcnt=16 fw=0x0100 sectors=2 ver=1 config="
+	local line="e1.2 mac=$TMAC bufcnt=64 fw=0x0100 sectors=2 ver=1 config="
 	run aoex config $T set first
 	assert_success
 	run aoex config $T set second
@@ -291,7 +291,7 @@ capture_wait() {
 	# the exact reply bytes of a refused set: E flag, error 4, the current string
 	run raw "$(req 10 00 0001 02 01 00000042 0000 0000 00 13 0001 78 "$(zeros 27)")"
 	assert_success
-	assert_output "$(rep 1c 04 0001 02 01 00000042 0010 0100 02 13 0005 7468697264)"
+	assert_output "$(rep 1c 04 0001 02 01 00000042 0040 0100 02 13 0005 7468697264)"
 	stop_aoexd
 	assert_counter aoe_errors 2
 }
@@ -598,7 +598,7 @@ $MAC_B"
 	assert_failure 3
 	run aoex -m "$MAC_C" discover -W 200
 	assert_success
-	assert_output "e1.2 mac=$TMAC bufcnt=16 fw=0x0100 sectors=2 ver=1 config=\"\""
+	assert_output "e1.2 mac=$TMAC bufcnt=64 fw=0x0100 sectors=2 ver=1 config=\"\""
 	run aoex -m "$MAC_B" mask $T read
 	assert_success
 	assert_output "$MAC_B

@@ -168,7 +168,7 @@ the_script() {
 	cmp "$DISK" "$REF" || fail "vblade's disk is not what was written"
 
 	cp "$BATS_TEST_TMPDIR/orig" "$DISK"
-	start_aoexd
+	start_aoexd -b 16	# vblade's default buffer count (aoexd's is 64)
 	the_script "$BATS_TEST_TMPDIR/aoexd"
 	stop_aoexd
 	cmp "$DISK" "$REF" || fail "aoexd's disk is not what was written"

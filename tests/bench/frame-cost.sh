@@ -42,7 +42,7 @@ if [ -z "$AOEX" ]; then
 fi
 [ -x "$AOEX" ] || { echo "frame-cost: no aoex at $AOEX (--aoex PATH)" >&2; exit 2; }
 
-W=$(mktemp -d /tmp/frame-cost.XXXXXX)
+W=$(mktemp -d /var/tmp/frame-cost.XXXXXX)
 NS=fcost$$
 cleanup() {
 	ip netns del "$NS" 2>/dev/null

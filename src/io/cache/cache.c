@@ -177,6 +177,15 @@ enum cache_verdict cache_read(struct cache *c, struct qio *io)
 	return CACHE_MISS;
 }
 
+unsigned cache_read_map(struct cache *c, uint64_t off, size_t len, struct cache_span sp[2])
+{
+	struct cache_impl *I = c->impl;
+
+	if (!I->ra || (I->wb && wb_holds(I->wb, off, len)))
+		return 0;
+	return ra_peek(I->ra, off, len, sp);
+}
+
 enum cache_verdict cache_write(struct cache *c, struct qio *io)
 {
 	struct cache_impl *I = c->impl;

@@ -89,6 +89,18 @@ struct cache {
 int cache_init(struct cache *c, const struct cache_conf *cf, struct dq *q, struct loop *l);
 void cache_free(struct cache *c);
 
+/* A piece of cache memory a read may copy from. */
+struct cache_span {
+	const uint8_t *p;
+	size_t len;
+};
+
+/* An initiator's read served straight from cache memory, if it can be now
+ * (read-ahead holds all of it, no buffered write has a newer version):
+ * 1 or 2 spans to copy from (until the next call into the cache), the
+ * read counted; else 0, nothing counted, and the caller uses cache_read().
+ * The reply can then be built in its TX slot with one copy. */
+unsigned cache_read_map(struct cache *c, uint64_t off, size_t len, struct cache_span sp[2]);
 /* An initiator's read (io->data, io->off, io->len). */
 enum cache_verdict cache_read(struct cache *c, struct qio *io);
 /* An initiator's write.  CACHE_DONE means buffered (write-back only). */

@@ -56,6 +56,7 @@ struct stream {
 	uint64_t run;		/* bytes read sequentially */
 	uint64_t next;		/* where the next read should start */
 	uint64_t tick;		/* LRU */
+	uint64_t ahead_x;	/* the chunk ahead() last ran for: once per chunk */
 };
 
 struct ra {
@@ -157,7 +158,7 @@ static enum cache_verdict serve(struct ra *r, struct qio *io, int *owner)
 		qlist_push(a->state == CH_LOADING ? &a->waiters : &b->waiters, io);
 		return CACHE_PENDING;
 	}
-	now = now_ns();
+	now = loop_now(r->c->loop);
 	first = b ? (size_t)(a->off + a->len - off) : io->len;
 	memcpy(io->data, a->mem + (off - a->off), first);
 	a->used = now;
@@ -193,7 +194,7 @@ static void load_done(struct xfer *x)
 		k->state = CH_VALID;
 	}
 	k->stale = false;
-	k->used = now_ns();
+	k->used = loop_now(r->c->loop);
 	for (io = qlist_take(&k->waiters); io; io = next) {
 		next = io->next;
 		r->h->reread(r->c, io);
@@ -276,7 +277,7 @@ static void want(struct ra *r, int si, uint64_t X, uint64_t keep)
 	k->off = X;
 	k->len = (size_t)len;
 	k->owner = si;
-	k->used = now_ns();
+	k->used = loop_now(r->c->loop);
 	r->loading++;
 	c->st.ra_loads++;
 	xfer_start(&k->x, ENG_READ, X, (size_t)len, k->mem);
@@ -297,9 +298,9 @@ static void ahead(struct ra *r, int si, uint64_t pos)
 		want(r, si, X + r->chunk, X);
 }
 
-static struct stream *stream_for(struct ra *r, const struct qio *io, int owner)
+static struct stream *stream_for(struct ra *r, uint64_t off, size_t len, int owner)
 {
-	uint64_t off = io->off, end = io->off + io->len;
+	uint64_t end = off + len;
 	struct stream *s = NULL, *victim = &r->streams[0];	/* ra_new: at least 1 */
 
 	if (owner >= 0 && r->streams[owner].active)
@@ -311,7 +312,7 @@ static struct stream *stream_for(struct ra *r, const struct qio *io, int owner)
 	}
 	if (s) {
 		s->reads++;
-		s->run += io->len;
+		s->run += len;
 		if (end > s->next)
 			s->next = end;
 		s->tick = ++r->tick;
@@ -335,28 +336,68 @@ static struct stream *stream_for(struct ra *r, const struct qio *io, int owner)
 	for (unsigned i = 0; i < r->nchunks; i++)
 		if (r->chunks[i].owner == (int)(victim - r->streams))
 			r->chunks[i].owner = -1;
-	*victim = (struct stream){ .active = true, .reads = 1, .run = io->len, .next = end,
-				   .tick = ++r->tick };
+	*victim = (struct stream){ .active = true, .reads = 1, .run = len, .next = end,
+				   .tick = ++r->tick, .ahead_x = UINT64_MAX };
 	return victim;
+}
+
+/* A read of [off, off + len) counted against its stream; an established
+ * stream reads ahead of it: when the reader enters another chunk (within
+ * a chunk both are loaded or loading already), and after a miss (a chunk
+ * it wanted may have gone stale). */
+static void count_read(struct ra *r, uint64_t off, size_t len, int owner, bool served)
+{
+	struct cache_stats *st = &r->c->st;
+	struct stream *s = stream_for(r, off, len, owner);
+	uint64_t x = (off + len) / r->chunk * r->chunk;
+
+	if (!s->established) {
+		if (!served)
+			st->ra_bypass++;
+		return;
+	}
+	if (!served)
+		st->ra_misses++;
+	if (!served || x != s->ahead_x) {
+		ahead(r, (int)(s - r->streams), off + len);
+		s->ahead_x = x;
+	}
 }
 
 enum cache_verdict ra_read(struct ra *r, struct qio *io)
 {
-	struct cache_stats *st = &r->c->st;
 	enum cache_verdict v;
-	struct stream *s;
 	int owner;
 
 	v = serve(r, io, &owner);
-	s = stream_for(r, io, owner);
-	if (s->established) {
-		if (v == CACHE_MISS)
-			st->ra_misses++;
-		ahead(r, (int)(s - r->streams), io->off + io->len);
-	} else if (v == CACHE_MISS) {
-		st->ra_bypass++;
-	}
+	count_read(r, io->off, io->len, owner, v != CACHE_MISS);
 	return v;
+}
+
+unsigned ra_peek(struct ra *r, uint64_t off, size_t len, struct cache_span sp[2])
+{
+	uint64_t end = off + len, now;
+	struct chunk *a, *b = NULL;
+
+	if (!len || !(a = chunk_at(r, off)) || a->state != CH_VALID)
+		return 0;
+	if (end > a->off + a->len) {
+		b = chunk_at(r, a->off + a->len);
+		if (!b || b->state != CH_VALID || end > b->off + b->len)
+			return 0;
+	}
+	now = loop_now(r->c->loop);
+	sp[0].p = a->mem + (off - a->off);
+	sp[0].len = b ? (size_t)(a->off + a->len - off) : len;
+	a->used = now;
+	if (b) {
+		sp[1].p = b->mem;
+		sp[1].len = len - sp[0].len;
+		b->used = now;
+	}
+	r->c->st.ra_hits++;
+	count_read(r, off, len, a->owner, true);
+	return b ? 2 : 1;
 }
 
 void ra_invalidate(struct ra *r, uint64_t off, size_t len)

@@ -17,6 +17,11 @@ void ra_free(struct ra *r);
 /* An initiator's read: served from a chunk, held for a loading one, or
  * CACHE_MISS; counts it against its stream and reads ahead of it. */
 enum cache_verdict ra_read(struct ra *r, struct qio *io);
+/* Where [off, off + len) is in loaded chunks right now (1 or 2 spans, the
+ * read counted as served), or 0 and nothing counted: the caller reads it
+ * the usual way.  Chunk memory stays valid until the next call into the
+ * cache. */
+unsigned ra_peek(struct ra *r, uint64_t off, size_t len, struct cache_span sp[2]);
 /* The same without stream bookkeeping (a held read run again). */
 enum cache_verdict ra_serve(struct ra *r, struct qio *io);
 /* Forget what is cached of [off, off + len) (the coherence hook's stale). */

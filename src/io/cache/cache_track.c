@@ -43,7 +43,7 @@ static void track_done(struct qio *q)
 	t->next = p->free;
 	p->free = t;
 	if (--p->busy == 0)
-		p->idle_at = now_ns();
+		p->idle_at = loop_now(p->q->loop);
 	orig->res = q->res;
 	/* writes held for a tracker go first, in order, then the reply */
 	p->freed(p->ctx);
@@ -70,7 +70,7 @@ static bool track_alloc(struct track_pool *p)
 		p->tracks[i].next = p->free;
 		p->free = &p->tracks[i];
 	}
-	p->idle_at = now_ns();
+	p->idle_at = loop_now(p->q->loop);
 	return true;
 }
 

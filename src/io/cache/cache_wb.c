@@ -146,7 +146,7 @@ static bool buf_alloc(struct wb *wb)
 		return false;
 	}
 	w->wb = wb;
-	w->freed_at = now_ns();
+	w->freed_at = loop_now(wb->c->loop);
 	w->next = wb->free;
 	wb->free = w;
 	wb->nfree++;
@@ -184,7 +184,7 @@ static void buf_put(struct wb *wb, struct wbuf *w)
 	else
 		wb->active_tail = w->prev;
 	w->state = WB_FREE;
-	w->freed_at = now_ns();
+	w->freed_at = loop_now(wb->c->loop);
 	w->prev = NULL;
 	w->next = wb->free;
 	wb->free = w;
@@ -262,6 +262,14 @@ bool wb_writing(const struct wb *wb, uint64_t off, size_t len)
 }
 
 /* -------------------------------------------------------------- reads */
+
+bool wb_holds(const struct wb *wb, uint64_t off, size_t len)
+{
+	for (const struct wbuf *w = wb->active_head; w; w = w->next)
+		if (ranges_overlap(w->lo, w->hi, off, off + len))
+			return true;
+	return false;
+}
 
 enum cache_verdict wb_read(struct wb *wb, struct qio *io)
 {
@@ -364,7 +372,7 @@ static enum take take(struct wb *wb, struct qio *io)
 	if (wb->nfree < need)	/* out of memory with nothing to wait for: write it */
 		return wb->active_head ? TAKE_WAIT : pass_through(wb, io);
 
-	now = now_ns();
+	now = loop_now(c->loop);
 	for (unsigned i = 0; i < n; i++) {
 		struct wbuf *t = NULL;
 		uint64_t before = 0;

@@ -26,6 +26,8 @@ void wb_writeback_all(struct wb *wb);
 void wb_pump(struct wb *wb);
 /* Is a write-out of [off, off + len) in flight? */
 bool wb_writing(const struct wb *wb, uint64_t off, size_t len);
+/* Whether a buffer (dirty or being written) holds data of [off, off + len). */
+bool wb_holds(const struct wb *wb, uint64_t off, size_t len);
 bool wb_idle(const struct wb *wb);
 /* Free buffers unused since CACHE_IDLE_NS; true while memory is held. */
 bool wb_sweep(struct wb *wb, uint64_t now);

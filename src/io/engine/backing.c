@@ -12,9 +12,22 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 static unsigned probe_dio_align(int fd, uint64_t size);
+
+#define TMPFS_MAGIC_	0x01021994
+#define RAMFS_MAGIC_	0x858458f6
+
+/* A file on tmpfs or ramfs: its reads and writes are memory copies. */
+static bool in_memory(int fd)
+{
+	struct statfs sf;
+
+	return fstatfs(fd, &sf) == 0 &&
+	       ((unsigned long)sf.f_type == TMPFS_MAGIC_ || (unsigned long)sf.f_type == RAMFS_MAGIC_);
+}
 
 static int open_null(struct backing *b, const char *spec, char *err, size_t errlen)
 {
@@ -91,6 +104,7 @@ int backing_open(struct backing *b, const char *path, const struct backing_opts 
 	}
 	if (no_direct)
 		log_warn("%s: no O_DIRECT on this file system; using buffered I/O", path);
+	b->in_memory = in_memory(b->fd);	/* with O_DIRECT or not (Linux 6.6+) */
 	if (b->direct && !b->is_blockdev)
 		b->lbs = probe_dio_align(b->fd, size);
 region:

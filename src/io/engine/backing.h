@@ -25,6 +25,9 @@ struct backing {
 	bool is_blockdev;
 	bool readonly;
 	bool direct;		/* O_DIRECT is really in effect */
+	bool in_memory;		/* tmpfs or ramfs: I/O never waits for a device,
+				 * so the engine does it inline */
+	bool no_nowait;		/* RWF_NOWAIT refused (old kernel): do not try */
 	unsigned lbs;		/* alignment O_DIRECT needs: 512 or 4096 */
 	uint64_t offset;	/* bytes */
 	uint64_t size;		/* bytes exported */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static void kick_due(struct loop_task *t)
@@ -132,6 +133,48 @@ void engine_complete(struct eng_io *io, long res)
 	}
 	io->res = res < 0 ? (int)res : 0;
 	io->done(io);
+}
+
+#ifndef RWF_NOWAIT
+#define RWF_NOWAIT 0x00000008
+#endif
+
+/* preadv2(..., RWF_NOWAIT) by its system call: musl has no wrapper, and a
+ * kernel before 4.14 says ENOSYS or EOPNOTSUPP (then never tried again). */
+static long read_nowait(struct eng_io *io)
+{
+#ifdef SYS_preadv2
+	unsigned long lo = (unsigned long)io->off;
+	unsigned long hi = (unsigned long)(io->off >> (sizeof(long) * 4) >> (sizeof(long) * 4));
+
+	return syscall(SYS_preadv2, io->b->fd, io->iov, (int)io->iovcnt, lo, hi, RWF_NOWAIT);
+#else
+	(void)io;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+bool engine_try_inline(struct engine *e, struct eng_io *io)
+{
+	long r;
+
+	if (io->b->in_memory) {
+		e->st.inline_done++;
+		engine_complete(io, engine_do_sync(io));
+		return true;
+	}
+	if (io->op != ENG_READ || io->b->direct || io->b->no_nowait)
+		return false;
+	r = read_nowait(io);
+	if (r == (long)io->len) {
+		e->st.inline_done++;
+		engine_complete(io, r);
+		return true;
+	}
+	if (r < 0 && errno != EAGAIN && errno != EINTR)
+		io->b->no_nowait = true;	/* ENOSYS, EOPNOTSUPP, EINVAL */
+	return false;	/* not all cached: the kernel reads it for us */
 }
 
 long engine_do_sync(struct eng_io *io)

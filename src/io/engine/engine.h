@@ -54,6 +54,8 @@ struct engine_stats {
 	uint64_t reaped;	/* completions */
 	uint64_t reap_calls;	/* io_getevents() calls */
 	uint64_t sync_flush_fallback;	/* FDSYNC done synchronously */
+	uint64_t inline_done;		/* done in the kick: a store in memory, a
+					 * read the page cache held */
 };
 
 /* Make an engine of kind want whose I/Os complete through loop l; max is

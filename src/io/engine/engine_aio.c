@@ -3,11 +3,16 @@
  *
  * Every iocb carries IOCB_FLAG_RESFD, so completions bump an eventfd that
  * sits in the epoll set: no signals, no threads.  The deferred kick hands
- * all I/Os queued during a wakeup to one io_submit(); the eventfd handler
- * reaps with io_getevents() and a zero timeout, which also sidesteps libaio's
- * 32-bit time_t trap under musl 1.2 (a zero timespec is zero in both
- * layouts).  File systems without asynchronous fdatasync (IOCB_CMD_FDSYNC
- * answers EINVAL) get a synchronous one, once warned.
+ * all I/Os queued during a wakeup to one io_submit(), after the ones that
+ * need no device (engine_try_inline) are done.  Completions are reaped
+ * from the completion ring the kernel maps into our memory (as fio's
+ * userspace_reap does), so a completion costs no system call: the eventfd
+ * is edge-triggered and never read (each completion is an edge).  Where
+ * the ring is not the one we know, io_getevents() with a zero timeout
+ * reaps instead (which also sidesteps libaio's 32-bit time_t trap under
+ * musl 1.2: a zero timespec is zero in both layouts).  File systems without
+ * asynchronous fdatasync (IOCB_CMD_FDSYNC answers EINVAL) get a synchronous
+ * one, once warned.
  */
 #include "config.h"
 #include "io/engine/engine_impl.h"
@@ -24,14 +29,36 @@
 
 #define REAP_BATCH 64
 
+/* The kernel's completion ring (fs/aio.c), mapped at the io_context_t. */
+struct aio_ring {
+	unsigned id, nr, head, tail, magic, compat_features, incompat_features, header_length;
+	struct io_event io_events[];
+};
+#define AIO_RING_MAGIC 0xa10a10a1
+
 struct aio {
 	io_context_t ctx;
+	struct aio_ring *ring;		/* NULL: reap with io_getevents() */
 	struct loop_watch watch;	/* the eventfd */
 	struct iocb *cbs;		/* max of them */
 	struct iocb **free;		/* stack of unused cbs */
 	unsigned nfree;
 	bool no_async_fsync;
 };
+
+/* Up to max completions from the ring, without a system call. */
+static int ring_reap(struct aio_ring *r, struct io_event *ev, int max)
+{
+	unsigned head = r->head, tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+	int n = 0;
+
+	while (head != tail && n < max) {
+		ev[n++] = r->io_events[head];
+		head = (head + 1) % r->nr;
+	}
+	__atomic_store_n(&r->head, head, __ATOMIC_RELEASE);
+	return n;
+}
 
 static void reap(struct engine *e, long min)
 {
@@ -41,8 +68,12 @@ static void reap(struct engine *e, long min)
 	int n;
 
 	do {
-		n = io_getevents(a->ctx, min, REAP_BATCH, ev, min ? NULL : &zero);
-		e->st.reap_calls++;
+		if (a->ring && !min) {
+			n = ring_reap(a->ring, ev, REAP_BATCH);
+		} else {
+			n = io_getevents(a->ctx, min, REAP_BATCH, ev, min ? NULL : &zero);
+			e->st.reap_calls++;
+		}
 		if (n < 0) {
 			if (n == -EINTR)
 				continue;
@@ -68,10 +99,13 @@ static void reap(struct engine *e, long min)
 static void eventfd_readable(struct loop_watch *w, uint32_t events)
 {
 	struct engine *e = w->ctx;
+	struct aio *a = e->impl;
 	uint64_t count;
 
 	(void)events;
-	if (read(w->fd, &count, sizeof count) < 0 && errno != EAGAIN)
+	/* edge-triggered with the ring: each completion is an edge, and the
+	 * counter needs no reset; level-triggered without it */
+	if (!a->ring && read(w->fd, &count, sizeof count) < 0 && errno != EAGAIN)
 		log_err("aio eventfd: %s", strerror(errno));
 	reap(e, 0);
 }
@@ -133,6 +167,8 @@ static void aio_kick(struct engine *e)
 	struct eng_io *io;
 
 	while (n < sizeof batch / sizeof batch[0] && a->nfree > n && (io = eng_fifo_pop(&e->waiting))) {
+		if (engine_try_inline(e, io))
+			continue;
 		if (io->op == ENG_FLUSH && a->no_async_fsync) {
 			e->st.sync_flush_fallback++;
 			engine_complete(io, engine_do_sync(io));
@@ -221,8 +257,14 @@ int engine_aio_init(struct engine *e, char *err, size_t errlen)
 	a->watch.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	a->watch.fn = eventfd_readable;
 	a->watch.ctx = e;
+	/* the ring as fs/aio.c lays it out since 2.6.x: anything else (a
+	 * kernel with new incompatible features) reaps by system call */
+	a->ring = (struct aio_ring *)(void *)a->ctx;
+	if (!a->ring || a->ring->magic != AIO_RING_MAGIC || a->ring->incompat_features ||
+	    a->ring->header_length != sizeof *a->ring || getenv("AOEXD_AIO_NO_RING"))
+		a->ring = NULL;
 	if (!a->cbs || !a->free || a->watch.fd < 0 ||
-	    loop_add(e->loop, &a->watch, EPOLLIN) < 0) {
+	    loop_add(e->loop, &a->watch, a->ring ? EPOLLIN | EPOLLET : EPOLLIN) < 0) {
 		snprintf(err, errlen, "aio setup: %s", strerror(errno));
 		aio_free(e);
 		return -ENOMEM;

@@ -45,6 +45,12 @@ void engine_defer_kick(struct engine *e);
 
 /* Finish io with result res (bytes moved, or -errno) and call done(). */
 void engine_complete(struct eng_io *io, long res);
+/* Finish io now, in the kick, when that cannot wait for a device: a store
+ * in memory (tmpfs), or a buffered read of pages the page cache holds
+ * (preadv2 RWF_NOWAIT).  Then done() runs from the kick and the reply
+ * leaves in the same wakeup, without the eventfd round trip.  False:
+ * submit it. */
+bool engine_try_inline(struct engine *e, struct eng_io *io);
 /* Do io now with plain system calls (sync engine, and fallbacks). */
 long engine_do_sync(struct eng_io *io);
 

@@ -284,15 +284,25 @@ static bool write_blocked(const struct dq *q, const struct qio *io,
 	return false;
 }
 
-static int by_op_then_offset(const void *a, const void *b)
+static bool before(const struct qio *x, const struct qio *y)
 {
-	const struct qio *x = *(struct qio *const *)a, *y = *(struct qio *const *)b;
+	return x->op != y->op ? x->op < y->op : x->off < y->off;
+}
 
-	if (x->op != y->op)
-		return x->op < y->op ? -1 : 1;
-	if (x->off != y->off)
-		return x->off < y->off ? -1 : 1;
-	return 0;
+/* By operation, then offset, stable (overlapping writes keep their arrival
+ * order).  Insertion sort: a kick sees a few requests, often in order
+ * already, where it costs one comparison each. */
+static void sort_candidates(struct qio **cand, unsigned n)
+{
+	for (unsigned i = 1; i < n; i++) {
+		struct qio *x = cand[i];
+		unsigned j = i;
+		while (j > 0 && before(x, cand[j - 1])) {
+			cand[j] = cand[j - 1];
+			j--;
+		}
+		cand[j] = x;
+	}
 }
 
 /* Pick the waiting requests that may go now, in arrival order. */
@@ -372,7 +382,7 @@ static bool hold_back(struct dq *q)
 		return false;
 	if (q->waiting >= DQ_MERGE_IOV || q->waiting_bytes >= DQ_MERGE_BYTES)
 		return false;
-	now = now_ns();
+	now = loop_now(q->loop);
 	if (!q->hold_since) {
 		q->hold_since = now;
 		loop_timer_at(q->loop, &q->hold_timer, now + q->merge_delay_ns);
@@ -401,7 +411,7 @@ void dq_kick_now(struct dq *q)
 	if (!q->wait.head || !q->free)
 		goto out;
 	n = pick(q, cand);
-	qsort(cand, n, sizeof cand[0], by_op_then_offset);
+	sort_candidates(cand, n);
 	while (i < n && q->free) {
 		struct qbatch *bt = q->free;
 		unsigned k = gather(q, bt, cand, i, n);
