@@ -198,5 +198,4 @@ if grep -q "	vblade	ok" "$RES"; then
 fi
 echo
 echo "# total time $((SECONDS - T0)) s"
-[ "$KEEP" = 1 ] && cp "$RES" "$W/"
 exit 0

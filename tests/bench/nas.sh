@@ -437,5 +437,4 @@ if [ -s "$W/strace-top.txt" ]; then
 fi
 echo
 echo "# total time $(elapsed "$T0") s"
-[ "$KEEP" = 1 ] && cp "$RES" "$W/targets.log" "$W/" 2>/dev/null
 exit 0

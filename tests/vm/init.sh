@@ -140,19 +140,16 @@ BYTES=$((PMB * 1048576))
 # and a wait for the host's "ack" on ttyS2, so the host reads the target's
 # CPU time exactly at the phase boundaries.
 if [ "$SCEN" = bench ]; then
+	# The port is opened here, by this shell, before the first mark: a
+	# background reader could still be starting when the first ack
+	# arrives, and a tty nobody holds open drops what it receives.
 	CTL=/dev/ttyS2
 	stty -F "$CTL" raw -echo 2>/dev/null
-	: >/tmp/ctl
-	cat "$CTL" >/tmp/ctl 2>/dev/null &
-	nmark=0
+	exec 4<"$CTL"
 	mark() {
-		nmark=$((nmark + 1))
 		res "mark=$1"
-		i=0
-		while [ "$(grep -c ack /tmp/ctl)" -lt $nmark ]; do
-			i=$((i + 1)); [ $i -gt 600 ] && { res "error=no_ack_$1"; finish fail; }
-			sleep 0.05
-		done
+		# shellcheck disable=SC3045  # busybox read has -t
+		if ! read -r -t 60 a <&4 || [ "$a" != ack ]; then res "error=no_ack_$1"; finish fail; fi
 	}
 	if [ "$sectors" -lt $((BMB * 2048)) ]; then
 		res "error=device_too_small_for_bench"
