@@ -34,33 +34,14 @@ done
 shift $((OPTIND - 1))
 if [ -z "$SCRIPT" ] || [ $# = 0 ]; then sed -n "2,20p" "$0"; exit 2; fi
 
-case $KIND in
-armhf) META=linux-image-armmp QEMU=qemu-system-arm     MACH=(-M virt -cpu cortex-a15) CONSOLE=ttyAMA0 ;;
-arm64) META=linux-image-arm64 QEMU=qemu-system-aarch64 MACH=(-M virt -cpu cortex-a53) CONSOLE=ttyAMA0 ;;
-*) die "kind must be armhf or arm64" ;;
-esac
-
-CACHE=$CROSS_CACHE/vm/$KIND
-mkdir -p "$CACHE"
-if [ ! -f "$CACHE/ready" ]; then
-	dpkg --print-foreign-architectures | grep -qx "$KIND" ||
-		die "architecture $KIND not enabled (dpkg --add-architecture $KIND; apt-get update)"
-	kpkg=$(apt-cache depends "$META:$KIND" | awk '/Depends: linux-image-/ {print $2; exit}')
-	[ -n "$kpkg" ] || die "no kernel package behind $META:$KIND"
-	(cd "$CACHE" && rm -f ./*.deb && apt-get download "$kpkg" "busybox-static:$KIND")
-	rm -rf "$CACHE/k" "$CACHE/bb"
-	dpkg-deb -x "$CACHE"/linux-image-*.deb "$CACHE/k"
-	dpkg-deb -x "$CACHE"/busybox-static_*.deb "$CACHE/bb"
-	rm -f "$CACHE"/*.deb
-	touch "$CACHE/ready"
-fi
-VMLINUZ=$(ls "$CACHE"/k/boot/vmlinuz-*)
-MODDIR=$(ls -d "$CACHE"/k/lib/modules/*/kernel)
+# shellcheck source=cross/vmlib.sh
+. "$HERE/vmlib.sh"
+vm_kernel "$KIND"
 
 R=$(mktemp -d /tmp/aoexd-vm.XXXXXX)
 trap 'rm -rf "$R" "$R.initrd.gz" "$R.console"' EXIT
 mkdir -p "$R"/{bin,proc,sys,dev,tmp,t,run,lib/modules}
-cp "$CACHE/bb/bin/busybox" "$R/bin/"
+cp "$BUSYBOX" "$R/bin/"
 cp "$MODDIR/drivers/net/veth.ko" "$MODDIR/drivers/block/loop.ko" "$R/lib/modules/"
 for f in "$@"; do cp -r "$f" "$R/t/"; done
 cp "$SCRIPT" "$R/t/run.sh"

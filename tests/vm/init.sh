@@ -19,7 +19,7 @@ mount -t devtmpfs devtmpfs /dev
 
 # Defaults, overridden by ki.* on the command line.
 SHELF=1 SLOT=2 MTU=1500 PMB=16 POFF=0 FS=0 MD5='' DISC=30 DEAD=30 MAXOUT=''
-SCEN='' RMAX=120
+SCEN='' RMAX=120 BMB=512 BRS=10 BQD=32
 # shellcheck disable=SC2013  # words, not lines
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
@@ -35,6 +35,9 @@ for arg in $(cat /proc/cmdline); do
 	ki.maxout=*) MAXOUT=${arg#*=} ;;
 	ki.scen=*) SCEN=${arg#*=} ;;
 	ki.rmax=*) RMAX=${arg#*=} ;;
+	ki.bmb=*) BMB=${arg#*=} ;;
+	ki.brs=*) BRS=${arg#*=} ;;
+	ki.bqd=*) BQD=${arg#*=} ;;
 	esac
 done
 
@@ -131,6 +134,46 @@ fi
 ok=1
 BYTES=$((PMB * 1048576))
 [ "$SCEN" = restart ] && . /restart.sh
+# ---- bench scenario (kernel-initiator.sh --bench): no pattern; seqwrite and
+# seqread of BMB MiB with dd bs=1M O_DIRECT, then BRS seconds of random 4 KiB
+# O_DIRECT reads at queue depth BQD (kiqd).  Around each phase "KI mark=..."
+# and a wait for the host's "ack" on ttyS2, so the host reads the target's
+# CPU time exactly at the phase boundaries.
+if [ "$SCEN" = bench ]; then
+	# The port is opened here, by this shell, before the first mark: a
+	# background reader could still be starting when the first ack
+	# arrives, and a tty nobody holds open drops what it receives.
+	CTL=/dev/ttyS2
+	stty -F "$CTL" raw -echo 2>/dev/null
+	exec 4<"$CTL"
+	mark() {
+		res "mark=$1"
+		# shellcheck disable=SC3045  # busybox read has -t
+		if ! read -r -t 60 a <&4 || [ "$a" != ack ]; then res "error=no_ack_$1"; finish fail; fi
+	}
+	if [ "$sectors" -lt $((BMB * 2048)) ]; then
+		res "error=device_too_small_for_bench"
+		finish fail
+	fi
+	bok=1
+	mark seqwrite_start; t0=$(now_us)
+	dd if=/dev/zero of="$DEV" bs=1M count="$BMB" oflag=direct conv=notrunc 2>/tmp/dd.err || { bok=0; cat /tmp/dd.err; }
+	t1=$(now_us); mark seqwrite_end
+	res "seqwrite_mbps=$(mbps $((BMB * 1048576)) $((t1 - t0)))"
+	mark seqread_start; t0=$(now_us)
+	dd if="$DEV" of=/dev/null bs=1M count="$BMB" iflag=direct 2>/tmp/dd.err || { bok=0; cat /tmp/dd.err; }
+	t1=$(now_us); mark seqread_end
+	res "seqread_mbps=$(mbps $((BMB * 1048576)) $((t1 - t0)))"
+	if [ -x /bin/kiqd ]; then
+		mark randread_start
+		/bin/kiqd "$DEV" "$BQD" "$BRS" 4096 $((BMB * 1048576)) >/tmp/qd.out 2>&1 || bok=0
+		mark randread_end
+		cat /tmp/qd.out
+		res "randread_$(sed -n 's/.*\(iops=[0-9]*\).*/\1/p' /tmp/qd.out)"
+		res "randread_$(sed -n 's/.*\(ios=[0-9]*\).*/\1/p' /tmp/qd.out)"
+	fi
+	if [ $bok = 1 ]; then res "bench=ok"; finish pass; else res "bench=fail"; finish fail; fi
+fi
 # The pattern arrives as a second archive appended to the initrd; if the
 # kernel could not unpack it, say so instead of failing obscurely in dd.
 if [ "$(stat -c %s /pattern 2>/dev/null)" != "$BYTES" ]; then

@@ -65,6 +65,21 @@ Options:
                       then the guest checks its files and the host runs
                       e2fsck -fn on the image (needs --image)
   --down-s S          how long the target stays down per restart (default 2.5)
+  --bench MB          guest scenario "bench" instead of the pattern checks:
+                      dd bs=1M O_DIRECT write of MB MiB (from /dev/zero),
+                      read of the same, then --bench-seconds of random
+                      4 KiB O_DIRECT reads at --qd in flight over those MB
+                      (tests/vm/kiqd.c).  Prints KI seqwrite_mbps,
+                      seqread_mbps, randread_iops and, for each phase, the
+                      target's CPU time (KI PHASE_cpu_us, all its threads'
+                      /proc/PID/task/*/schedstat, read while the guest waits
+                      at the phase's start and end).  The device (--image or
+                      --size-mb) must hold MB MiB
+  --bench-seconds S   length of the random-read phase (default 10)
+  --qd N              reads in flight in the random-read phase (default 32)
+  --rate RATE         shape both bridge ports (tap and veth, so both
+                      directions) with a tc token bucket of RATE, e.g. 1gbit
+                      (tbf, burst 256 KiB or $KI_TBF_BURST, latency 20 ms)
   --prepare           only build (or find) the cached base initramfs, print
                       its path and exit; no TARGET_CMD needed
 EOF
@@ -76,7 +91,7 @@ die() { echo "kernel-initiator: $*" >&2; echo "KI result=fail reason=$(echo "$*"
 # ---- options
 MTU=1500 SHELF=1 SLOT=2 IMAGE='' SIZE_MB=64 PMB=16 FS=0 KEEP=0
 CACHE=${KI_CACHE_DIR:-/tmp/aoexd-ki-cache} TIMEOUT=170 DEAD=30 MAXOUT='' DISC=30 MEM=512 KERNEL=''
-PREPARE=0 FAULTS='' RESTARTS='' DOWN=2.5
+PREPARE=0 FAULTS='' RESTARTS='' DOWN=2.5 BENCH='' BRS=10 BQD=32 RATE=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--mtu) MTU=$2; shift 2 ;;
@@ -98,17 +113,30 @@ while [ $# -gt 0 ]; do
 	--restarts) RESTARTS=$2; shift 2 ;;
 	--down-s) DOWN=$2; shift 2 ;;
 	--prepare) PREPARE=1; shift ;;
+	--bench) BENCH=$2; shift 2 ;;
+	--bench-seconds) BRS=$2; shift 2 ;;
+	--qd) BQD=$2; shift 2 ;;
+	--rate) RATE=$2; shift 2 ;;
 	-h|--help) usage ;;
 	--) shift; break ;;
 	*) echo "kernel-initiator: unknown option $1" >&2; usage ;;
 	esac
 done
 [ $# -gt 0 ] || [ "$PREPARE" = 1 ] || { echo "kernel-initiator: no TARGET_CMD after --" >&2; usage; }
-for v in MTU SHELF SLOT SIZE_MB PMB TIMEOUT DEAD DISC MEM ${MAXOUT:+MAXOUT}; do
+for v in MTU SHELF SLOT SIZE_MB PMB TIMEOUT DEAD DISC MEM BRS BQD ${MAXOUT:+MAXOUT} ${BENCH:+BENCH}; do
 	case "${!v}" in '' | *[!0-9]*) die "--$(echo "$v" | tr 'A-Z_' 'a-z-') needs a number" ;; esac
 done
 [ "$PMB" -ge 1 ] || die "pattern must be at least 1 MiB"
 case "$DOWN" in '' | *[!0-9.]*) die "--down-s needs a number" ;; esac
+if [ -n "$BENCH" ]; then
+	{ [ -z "$RESTARTS" ] && [ "$FS" = 0 ] && [ -z "$FAULTS" ]; } || die "--bench is a scenario of its own (no --fs, --restarts, --faults)"
+	PMB=1	# the pattern is not used
+	if [ -z "$IMAGE" ] && [ "$SIZE_MB" -lt "$BENCH" ]; then SIZE_MB=$BENCH; fi
+fi
+if [ -n "$RATE" ]; then
+	case "$RATE" in *[!0-9a-zA-Z.]* | '') die "--rate takes a tc rate such as 1gbit" ;; esac
+	command -v tc >/dev/null || die "tc (iproute2) missing"
+fi
 if [ -n "$RESTARTS" ]; then
 	[ -n "$IMAGE" ] || die "--restarts needs --image (the host checks it with e2fsck)"
 	[ "$FS" = 0 ] || die "--restarts and --fs are different scenarios"
@@ -243,6 +271,18 @@ nsx() { ip netns exec "$NS" "$@"; }
 	nsx ip link set "$IFACE" up &&
 	nsx ip link set kibr0 up
 } || die "network namespace setup failed"
+if [ -n "$RATE" ]; then
+	# A token bucket on each bridge port's egress: kitap0 sends to the
+	# guest, kiveth0 to the target.  The bucket holds 256 KiB (or
+	# $KI_TBF_BURST bytes): with it dd reads reached 97.6% of the wire's
+	# AoE payload rate at MTU 9000 (117.6 MiB/s at 1 Gbit/s), with 64 KiB
+	# 93.5%, with 1 MiB 99.7% (floor target, 64 MiB).
+	burst=${KI_TBF_BURST:-262144}
+	for p in kitap0 kiveth0; do
+		nsx tc qdisc add dev "$p" root tbf rate "$RATE" burst "$burst" latency 20ms ||
+			die "tc tbf on $p failed"
+	done
+fi
 
 if [ -n "$FAULTS" ]; then
 	read -ra fargv <<<"$FAULTS"
@@ -284,6 +324,7 @@ append="console=ttyS0 loglevel=4 panic=1 mitigations=off"
 append="$append ki.shelf=$SHELF ki.slot=$SLOT ki.mtu=$MTU ki.pmb=$PMB ki.poff=$POFF"
 append="$append ki.fs=$FS ki.md5=$PMD5 ki.disc=$DISC ki.dead=$DEAD${MAXOUT:+ ki.maxout=$MAXOUT}"
 [ -n "$RESTARTS" ] && append="$append ki.scen=restart ki.rmax=$((TIMEOUT - 30))"
+[ -n "$BENCH" ] && append="$append ki.scen=bench ki.bmb=$BENCH ki.brs=$BRS ki.bqd=$BQD"
 : >"$W/results.log"
 # Third serial port (guest ttyS2): host-to-guest control, a qemu "pipe"
 # chardev = the FIFOs ctl.in (we write) and ctl.out (unused).
@@ -356,6 +397,41 @@ drive_restarts() {
 	wait_rounds $(($(rounds) + 2)) || { restart_fail=no_progress_after_restarts; return; }
 	echo "KI restarts_done=$k"
 }
+# ---- bench scenario: at each "KI mark=PHASE_start|end" of the guest, read
+# the target's CPU time, then let the guest go on ("ack" on its ttyS2)
+# target_ns: on-CPU nanoseconds of all the target's threads (schedstat)
+target_ns() {
+	local f t=0 v
+	for f in /proc/"$TPID"/task/*/schedstat; do
+		read -r v _ <"$f" 2>/dev/null && t=$((t + v))
+	done
+	echo "$t"
+}
+drive_marks() {
+	local seen=0 n m ns
+	declare -A t0
+	exec 9<>"$W/ctl.in"
+	while kill -0 "$QPID" 2>/dev/null && [ "$SECONDS" -lt $((deadline - 10)) ]; do
+		n=$(tr -d '\r' <"$W/results.log" | grep -c '^KI mark=')
+		while [ "$seen" -lt "$n" ]; do
+			seen=$((seen + 1))
+			m=$(tr -d '\r' <"$W/results.log" | grep '^KI mark=' | sed -n "${seen}p")
+			m=${m#KI mark=}
+			ns=$(target_ns)
+			case $m in
+			*_start) t0[${m%_start}]=$ns ;;
+			*_end) echo "KI ${m%_end}_cpu_us=$(((ns - ${t0[${m%_end}]:-$ns}) / 1000))" ;;
+			esac
+			echo ack >&9
+		done
+		grep -q '^KI guest_done=' "$W/results.log" 2>/dev/null && break
+		sleep 0.02
+	done
+	exec 9>&-
+}
+if [ -n "$BENCH" ]; then
+	drive_marks >"$W/marks.txt"
+fi
 if [ -n "$RESTARTS" ]; then
 	drive_restarts
 	# Read-write open: never blocks, even if qemu (the reader) is gone.
@@ -381,7 +457,7 @@ wait "$QPID" 2>/dev/null
 QPID=
 
 # ---- collect guest results
-tr -d '\r' <"$W/results.log" | grep '^KI ' >"$W/ki.txt"
+{ tr -d '\r' <"$W/results.log" | grep '^KI ' | grep -v '^KI mark='; [ -s "$W/marks.txt" ] && cat "$W/marks.txt"; } >"$W/ki.txt"
 cat "$W/ki.txt"
 get() { sed -n "s/^KI $1=//p" "$W/ki.txt" | tail -1; }
 
@@ -446,7 +522,9 @@ req() { [ -n "$reason" ] || [ "$(get "$1")" = "$2" ] || reason="$1=$(get "$1" | 
 [ -n "$reason" ] || [ -z "$restart_fail" ] || reason="restart=$restart_fail"
 req guest_boot ok
 req discover ok
-if [ -n "$RESTARTS" ]; then
+if [ -n "$BENCH" ]; then
+	req bench ok
+elif [ -n "$RESTARTS" ]; then
 	req mkfs ok
 	req fs_files match
 else
@@ -458,7 +536,7 @@ fi
 req guest_done pass
 [ -z "$FAULTS$RESTARTS" ] || req io_errors 0
 [ -n "$reason" ] || [ $alive = yes ] || reason="target_died"
-[ -n "$reason" ] || [ -n "$RESTARTS" ] || [ -z "$IMAGE" ] || [ $hostcmp = match ] || reason="host_cmp=$hostcmp"
+[ -n "$reason" ] || [ -n "$RESTARTS$BENCH" ] || [ -z "$IMAGE" ] || [ $hostcmp = match ] || reason="host_cmp=$hostcmp"
 if [ -n "$RESTARTS" ]; then
 	[ -n "$reason" ] || [ "$host_fsck" = clean ] || reason="host_fsck=$host_fsck"
 fi

@@ -4,7 +4,7 @@
 # Builds the guest initramfs for kernel-initiator.sh: static busybox, the
 # modules for virtio-net, aoe and ext4 (taken from the host's Debian kernel
 # KVER), Debian's mke2fs/e2fsck with their shared libraries, a static clock
-# helper and /init (init.sh beside this script).
+# helper, the queue-depth read helper kiqd (for --bench) and /init (init.sh beside this script).
 #
 # PATTERN_FILE, if given, is stored as /pattern.  kernel-initiator.sh does not
 # use that: it builds the base once (cacheable, no pattern) and appends a
@@ -108,6 +108,11 @@ done
 if [ "${KI_NO_GCC:-0}" != 1 ] && command -v gcc >/dev/null; then
 	if ! gcc -O2 -static -o "$root/bin/kiclock" "$here/kiclock.c" 2>"$root/gcc.err"; then
 		echo "mkinitramfs: static kiclock failed, guest will use /proc/uptime:" >&2
+		cat "$root/gcc.err" >&2
+	fi
+	# random reads at a queue depth, for --bench
+	if ! gcc -O2 -static -o "$root/bin/kiqd" "$here/kiqd.c" 2>"$root/gcc.err"; then
+		echo "mkinitramfs: static kiqd failed, no random-read bench in the guest:" >&2
 		cat "$root/gcc.err" >&2
 	fi
 	rm -f "$root/gcc.err"
