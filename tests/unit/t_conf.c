@@ -188,7 +188,7 @@ static void test_minimal(void)
 	ok(d->accept.n == 0 && d->deny.n == 0, "minimal: no accept, no deny");
 	is_str(d->model, "aoexd", "minimal: model aoexd");
 	is_str(d->serial, "", "minimal: serial left to the daemon");
-	is_int(d->tune.bufcnt, 16, "minimal: buffer-count 16");
+	is_int(d->tune.bufcnt, 64, "minimal: buffer-count 64");
 	is_int(d->tune.queue_depth, 64, "minimal: queue-depth 64");
 	/* the command line's defaults (aoexd --help), so a minimal file behaves like it */
 	ok(d->tune.direct_io && d->tune.write_policy == CONF_WRITE_THROUGH,
@@ -466,7 +466,7 @@ static void test_warnings(void)
 	snprintf(want, sizeof want, "%s:3: queue-depth is the number of disk I/Os in flight (as "
 		 "--queue-depth); the buffer count advertised to initiators is buffer-count", scratch);
 	is_str(C->warnings[0], want, "warning: queue-depth is the disk depth now");
-	ok(C->devices[0].tune.queue_depth == 8 && C->devices[0].tune.bufcnt == 16,
+	ok(C->devices[0].tune.queue_depth == 8 && C->devices[0].tune.bufcnt == 64,
 	   "queue-depth 8 is the disk depth, the buffer count keeps its default");
 	ok(load_text("buffer-count = 32\ndevice a {\n\tpath = \"/a\" shelf = 1 slot = 1\n"
 		     "\tqueue-depth = 8\n}\n") == 0 && C->n_warnings == 0 &&
