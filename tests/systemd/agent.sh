@@ -4,8 +4,8 @@
 # on the virtio-serial port org.aoexd.ctl and sends back their output.
 #
 # Host to guest, one line: "RUN TOKEN BASE64" (a bash script, base64 -w0).
-# Guest to host: the script's output (stdout and stderr), then a line ending
-# in "TOKEN rc=N".  The first line the agent sends is "HELLO uptime_s=S".
+# Guest to host: the script's output (stdout and stderr), then the line
+# "TOKEN rc=N".  The first line the agent sends is "HELLO uptime_s=S".
 # "POWEROFF" ends the guest.  The payload disk (/dev/vdb: the .debs, the
 # test files) is mounted read-only on /mnt/payload first.
 PORT=/dev/virtio-ports/org.aoexd.ctl
@@ -23,7 +23,9 @@ while IFS= read -r line <&3; do
 		(cd /root && bash /run/agent-cmd.sh) </dev/null >/run/agent-out 2>&1
 		rc=$?
 		cat /run/agent-out >&3
-		printf '\n%s rc=%d\n' "$tok" "$rc" >&3
+		# the status on a line of its own
+		[ ! -s /run/agent-out ] || [ -z "$(tail -c1 /run/agent-out)" ] || echo >&3
+		echo "$tok rc=$rc" >&3
 		;;
 	POWEROFF) systemctl --no-block poweroff ;;
 	esac

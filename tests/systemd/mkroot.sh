@@ -38,7 +38,7 @@ KVER=${KERNEL#/boot/vmlinuz-}
 # udev (it loads virtio_net and virtio_console), the run-time dependencies of
 # the aoexd packages (so the .debs install without a network), and what the
 # bats cases that run inside the guest call.
-PKGS=systemd,systemd-sysv,udev,kmod,iproute2,procps,adduser,libaio1,libconfuse2,libsystemd0,libblkid1,bats,bats-assert,bats-support
+PKGS=systemd,systemd-sysv,udev,kmod,iproute2,procps,libcap2-bin,dbus,adduser,libaio1,libconfuse2,libsystemd0,libblkid1,bats,bats-assert,bats-support
 SUITE=bookworm
 
 # The Debian mirror this machine's apt uses: the first deb entry for SUITE
