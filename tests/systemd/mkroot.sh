@@ -61,7 +61,7 @@ mirror() {
 	done
 }
 MIRROR=$(mirror | head -n1)
-[ -n "$MIRROR" ] || die "no 'deb ... $SUITE' entry in this machine's apt sources"
+[ -n "$MIRROR" ] || die "no 'deb ... $SUITE' entry in the apt sources of this machine"
 
 mkdir -p "$CACHE"
 key1=$(printf '%s\n' "$SUITE" "$PKGS" | sha256sum | cut -c1-12)
@@ -78,7 +78,7 @@ trap cleanup EXIT
 # ---- 1. debootstrap, cached as a tarball (the slow part)
 if [ ! -s "$TARBALL" ]; then
 	work=$(mktemp -d /var/tmp/aoexd-mkroot.XXXXXX)
-	say "debootstrap --variant=minbase --include=$PKGS $SUITE (mirror of this machine's apt; log $CACHE/debootstrap.log)"
+	say "debootstrap --variant=minbase --include=$PKGS $SUITE (the mirror of the apt of this machine; log $CACHE/debootstrap.log)"
 	t0=$SECONDS
 	debootstrap --variant=minbase --include="$PKGS" "$SUITE" "$work/root" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 ||
 		{ tail -n 20 "$CACHE/debootstrap.log" >&2; die "debootstrap failed"; }

@@ -226,7 +226,7 @@ while [ "$SECONDS" -lt $((t0 + 180)) ] && kill -0 "$QPID" 2>/dev/null; do
 	fi
 done
 [ -n "$hello" ]
-tap $? "the guest boots Debian's kernel $(basename "$KERNEL") with systemd as PID 1 (agent up after $((SECONDS - t0)) s, ${hello#HELLO })"
+tap $? "the guest boots the Debian kernel $(basename "$KERNEL") with systemd as PID 1 (agent up after $((SECONDS - t0)) s, ${hello#HELLO })"
 [ -n "$hello" ] || { tail -n 30 "$W/console.log" >&2; finish; }
 
 boot_ok() {
@@ -297,7 +297,7 @@ hardened_ok() {
 	   grep -E "^(Uid|NoNewPrivs|Seccomp|CapBnd):" /proc/$pid/status
 	   [ "$(awk "/^Seccomp:/ {print \$2}" /proc/$pid/status)" = 2 ]
 	   [ "$(awk "/^NoNewPrivs:/ {print \$2}" /proc/$pid/status)" = 1 ]
-	   # the bounding set is the unit'\''s, nothing more
+	   # the bounding set is that of the unit, nothing more
 	   want=$(sed -n "s/^CapabilityBoundingSet=//p" /lib/systemd/system/aoexd.service | tr " " "\n" | sort | tr "\n" " ")
 	   have=$(capsh --decode=$(awk "/^CapBnd:/ {print \$2}" /proc/$pid/status) 2>/dev/null | sed "s/.*=//" | tr , "\n" | tr a-z A-Z | sort | tr "\n" " ") || true
 	   echo "bounding set: unit: $want process: ${have:-(capsh not installed)}"
@@ -306,7 +306,7 @@ hardened_ok() {
 	   [ -n "$(systemctl show aoexd -P SystemCallFilter)" ]
 	   [ "$(systemctl show aoexd -P ProtectSystem)" = full ]'
 }
-check "the running daemon has the shipped hardening: seccomp filter on, no_new_privs, the unit's bounding set, ProtectSystem=full" hardened_ok
+check "the running daemon has the shipped hardening: seccomp filter on, no_new_privs, the bounding set of the unit, ProtectSystem=full" hardened_ok
 
 # ---- reload: an export appears
 CONF_DEV='device disk1 {
@@ -342,7 +342,7 @@ flush_ok() {
 	hx flush 7.1 || return 1
 	on_disk "$W/p1" 2048 || { echo "FLUSH CACHE returned but the data is not in data.img"; return 1; }
 }
-check "write-back: the data reaches /dev/vdc (the host's data.img) at FLUSH CACHE, not before" flush_ok
+check "write-back: the data reaches /dev/vdc (data.img on the host) at FLUSH CACHE, not before" flush_ok
 stop_ok() {
 	hx write 7.1 8192 -f "$W/p2" || return 1
 	if on_disk "$W/p2" 8192; then echo "on disk before stop: write-back did not hold it"; return 1; fi
@@ -405,7 +405,7 @@ sigsys_detect_ok() {
 		/bin/mount -t tmpfs none /mnt && { echo "mount(2) was allowed"; exit 1; }
 	   journalctl -o cat --no-pager -u sigsys-probe | grep "status=31/SYS"'
 }
-check "the SIGSYS check can fail: mount(2) under the unit's SystemCallFilter with SystemCallErrorNumber=kill dies with SIGSYS" sigsys_detect_ok
+check "the SIGSYS check can fail: mount(2) under the SystemCallFilter of the unit with SystemCallErrorNumber=kill dies with SIGSYS" sigsys_detect_ok
 no_sigsys() {	# no_sigsys UNIT-GLOB: the journal and the kernel saw no SIGSYS
 	g "journalctl -b -o cat --no-pager -u '$1' | grep -E '31/SYS|SIGSYS' && exit 1
 	   dmesg | grep 'type=1326' | grep aoexd && exit 1
@@ -453,7 +453,7 @@ while IFS= read -r line; do
 done <"$W/bats.tap"
 [ "$nb" -gt 0 ] && { [ "$bats_rc" = 0 ] || grep -q '^not ok' "$W/bats.tap"; }
 tap $? "guest bats: $nb cases of protocol.bats and io.bats in $((SECONDS - t0)) s (exit $bats_rc)"
-check "no SIGSYS in the bats cases' transient units" no_sigsys 'aoexd-bats-*'
+check "no SIGSYS in the transient units of the bats cases" no_sigsys 'aoexd-bats-*'
 
 # ---- purge
 purge_ok() {
