@@ -35,7 +35,8 @@ import sys
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 # Host-side scripts.  Guest scripts (busybox inside qemu) are left out.
-GUEST = {"tests/vm/init.sh", "tests/vm/restart.sh", "cross/vm-test.sh"}
+GUEST = {"tests/vm/init.sh", "tests/vm/restart.sh", "cross/vm-test.sh",
+         "tests/systemd/agent.sh", "tests/systemd/aoexd-unit"}
 
 # Programs the project builds or ships; the tests call them by variable or
 # from the build tree, never from PATH.
