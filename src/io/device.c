@@ -116,7 +116,7 @@ static bool read_from_cache(struct device *d, struct iface *ifc, const uint8_t *
 		memcpy(out + at, sp[i].p, sp[i].len);
 		at += sp[i].len;
 	}
-	iface_tx_put(ifc, aoe_pad(out, o->len));
+	iface_tx_put(ifc, aoe_pad(out, o->crc ? aoe_reply_crc(out, o->len) : o->len));
 	return true;
 }
 
@@ -170,7 +170,7 @@ void device_frame(struct device *d, struct iface *ifc, const struct aoe_hdr *h,
 		else if (o.delay_ms)
 			delayed_reply(d, ifc, out, &o);
 		else
-			req_send(ifc, d, out, o.len);
+			req_send(ifc, d, out, o.crc ? aoe_reply_crc(out, o.len) : o.len);
 		break;
 	case AOE_V_DUPWRITE:
 		dup_write(d, ifc, out, &o);

@@ -66,6 +66,14 @@ void req_send(struct iface *ifc, struct device *d, const uint8_t *frame, size_t 
 	iface_tx_put(ifc, aoe_pad(out, len));
 }
 
+/* The reply of a finished request, its data in place. */
+static void send_reply(struct req *r)
+{
+	if (r->crc)
+		r->len = aoe_reply_crc(r->frame, r->len);
+	req_send(r->ifc, r->d, r->frame, r->len);
+}
+
 /* A request's reply may go once every reply of its group before it went. */
 void req_finish(struct req *r)
 {
@@ -73,13 +81,13 @@ void req_finish(struct req *r)
 
 	r->state = RQ_DONE;
 	if (!g) {
-		req_send(r->ifc, r->d, r->frame, r->len);
+		send_reply(r);
 		req_put(r);
 		return;
 	}
 	while (g->gnext_unsent && g->gnext_unsent->state == RQ_DONE) {
 		struct req *m = g->gnext_unsent;
-		req_send(m->ifc, m->d, m->frame, m->len);
+		send_reply(m);
 		g->gnext_unsent = m->next;
 		if (m != g)
 			req_put(m);
@@ -167,6 +175,7 @@ void req_fill(struct req *r, struct iface *ifc, const uint8_t *reply,
 	r->ifc = ifc;
 	r->ata = o->ata;
 	r->len = o->len;
+	r->crc = o->crc;
 	if (r->frame != reply)
 		memcpy(r->frame, reply, ATA_HDR_LEN);
 	memcpy(r->src, reply + AOE_OFF_DST, 6);	/* the reply goes to the sender */

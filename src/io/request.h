@@ -31,6 +31,7 @@ struct req {
 	struct req *gnext_unsent;	/* primary only: first reply not sent */
 	struct req *gtail;	/* primary only: last member linked */
 	bool gopen;		/* primary only: sub-reads still to be issued */
+	bool crc;		/* crc8x4 appended to the reply (aoe_reply_crc) */
 	struct loop_timer timer;	/* congestion delay */
 };
 

@@ -396,6 +396,20 @@ tohex() { od -An -v -tx1 ${1:+"$1"} | tr -d ' \n'; }
 # zeros N: N zero bytes in hex
 zeros() { [ "$1" -gt 0 ] && printf '%0*d' $(($1 * 2)) 0; return 0; }
 
+# le16 N, le48 N: little-endian hex
+le16() { printf '%02x%02x' $(($1 & 255)) $(($1 >> 8 & 255)); }
+le48() { local i; for ((i = 0; i < 48; i += 8)); do printf '%02x' $(($1 >> i & 255)); done; }
+
+# strs NAME...: an Extensions string table, each name NUL-terminated, then the final NUL
+strs() {
+	local s
+	for s in "$@"; do
+		printf '%s' "$s" | tohex
+		printf '00'
+	done
+	printf '00'
+}
+
 # pad60 HEX...: zero-padded to the 60-byte Ethernet minimum
 pad60() {
 	local h n

@@ -24,6 +24,7 @@
 
 #include "proto/aoe.h"
 #include "proto/ext.h"
+#include "proto/crc8x4.h"
 #include "proto/request.h"
 #include "proto/wire.h"
 
@@ -67,6 +68,13 @@ static void fuzz_fixed(const uint8_t *rep, size_t len)
 		check(qc.cslen <= len - QC_HDR_LEN && qc.cslen <= QC_CS_MAX);
 	check(req_parse_ata(rep, len, &r) == (len >= ATA_HDR_LEN));
 	check(r.len == len);
+	if (len >= ATA_HDR_LEN) {
+		/* crc8x4: a reply taken as sound with data is its check */
+		size_t data = req_ata_reply_data(rep);
+		if (req_ata_crc_ok(rep, len, data, get_le48(rep + ATA_OFF_LBA)) && data &&
+		    len >= ATA_HDR_LEN + data + CRC8X4_LEN)
+			check(crc8x4_ok(rep, ATA_HDR_LEN + data));
+	}
 	if (len < ATA_HDR_LEN)
 		check(req_ata_failed(&r));
 	if (req_parse_mask(rep, len, &m)) {
