@@ -30,6 +30,7 @@ enum ext_tagmode {
 struct ext_state {
 	bool coalesced_read;
 	bool crc8x4;			/* AoEde's integrity check (crc8x4.h) */
+	bool wack;			/* aoexd_coalesced_ack (wack.h) */
 	enum ext_tagmode tagmode;
 	bool cong_seen;			/* cong_id holds the last id */
 	uint8_t cong_len;
@@ -52,7 +53,8 @@ bool ext_table_ok(const uint8_t *req, size_t len, size_t *tlen);
 /*
  * Apply the names of a checked table (tlen bytes at table, a writable copy:
  * the reply) to s, in order, and upper-case in place those in force at the
- * end: reset always; coalesced_read and crc8x4 unless a later reset; among tag modes
+ * end: reset always; coalesced_read, crc8x4 and aoexd_coalesced_ack unless
+ * a later reset; among tag modes
  * only the last one, unless a later reset; congestion when followed by a
  * decimal id of 1..20 digits (the id itself is left as is).  Unknown names,
  * and congestion without a valid id, stay unchanged.  Processing stops at
@@ -74,6 +76,7 @@ enum ext_name {
 	EXT_NAME_TAG_RANDOM,
 	EXT_NAME_CONGESTION,
 	EXT_NAME_CRC8X4,
+	EXT_NAME_WACK,		/* aoexd's own: coalesced write acks */
 };
 
 /* The name s (len bytes, lowercase as sent; no NUL needed). */

@@ -209,6 +209,10 @@ done:
 		t->st.aoe_errors++;
 	o->tag_random = p && p->ext.tagmode == EXT_TAG_RANDOM;
 	o->crc = p && p->ext.crc8x4 && h.cmd == AOE_CMD_ATA;
+	o->wack = p && p->ext.wack && h.cmd == AOE_CMD_ATA && len >= ATA_HDR_LEN &&
+		  (o->v == AOE_V_IO || o->v == AOE_V_DUPWRITE) && o->ata.op != ATA_OP_FLUSH &&
+		  (req[ATA_OFF_CMD] == ATA_WRITE || req[ATA_OFF_CMD] == ATA_WRITE_EXT) &&
+		  (req[ATA_OFF_AFLAGS] & ATA_AFLAG_W);
 }
 
 size_t aoe_reply_crc(uint8_t *out, size_t len)

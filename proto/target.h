@@ -63,6 +63,9 @@ struct aoe_outcome {
 	unsigned sub_ignored;	/* descriptors cut off by the frame's end */
 	bool tag_random;	/* sender negotiated tag_random: the daemon may
 				 * skip (src, tag) duplicates still queued */
+	bool wack;		/* sender negotiated aoexd_coalesced_ack and this
+				 * is a WRITE with the W flag: its reply may
+				 * share a frame with others (wack.h) */
 	bool crc;		/* sender negotiated crc8x4: once its data is in
 				 * place, an ATA reply longer than 36 bytes gets
 				 * the check appended (aoe_reply_crc) */

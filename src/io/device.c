@@ -14,6 +14,7 @@
 #include "config.h"
 #include "io/coalesce.h"
 #include "io/request.h"
+#include "io/wack.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "proto/aoe.h"
@@ -55,7 +56,10 @@ static void dup_write(struct device *d, struct iface *ifc, const uint8_t *reply,
 	struct req *r;
 
 	if (!orig) {
-		req_send(ifc, d, reply, o->len);
+		if (o->wack)
+			wack_put(d, ifc, reply, o->crc);
+		else
+			req_send(ifc, d, reply, o->len);
 		return;
 	}
 	if (!(r = req_get(d)))
@@ -216,7 +220,7 @@ int device_init(struct device *d, struct engine *e, struct loop *l,
 	d->bufs = aligned_alloc(d->b.lbs < 4096 ? 4096 : d->b.lbs, d->stride * d->nreqs);
 	d->reqs = calloc(d->nreqs, sizeof *d->reqs);
 	d->scratch = malloc(cap);
-	if (!d->scratch || coalesce_init(d, cap) < 0) {
+	if (!d->scratch || coalesce_init(d, cap) < 0 || wack_init(d, cap) < 0) {
 		snprintf(err, errlen, "%s: out of memory", d->name);
 		return -ENOMEM;
 	}
@@ -240,6 +244,7 @@ int device_init(struct device *d, struct engine *e, struct loop *l,
 
 void device_free(struct device *d)
 {
+	wack_free(d);
 	coalesce_free(d);
 	free(d->scratch);
 	d->scratch = NULL;
@@ -304,6 +309,7 @@ void device_quiesce(struct device *d)
 		dq_kick_now(&d->q);
 		engine_drain(d->eng);
 	}
+	wack_flush(d);
 	if (device_busy(d))
 		log_err("%s: %u request buffers still held after %u rounds of waiting; "
 			"freeing the device anyway", d->name, d->nreqs - d->nfree, rounds);

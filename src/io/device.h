@@ -33,12 +33,15 @@ struct device_stats {
 	uint64_t tag_random_skipped;	/* retransmissions of a request in progress */
 	uint64_t delayed;	/* replies held by a congestion probe */
 	uint64_t coalesce_waits;	/* coalesced reads that waited for buffers */
+	uint64_t wack_frames;	/* reply frames acknowledging 2 writes or more */
+	uint64_t wack_acks;	/* writes they acknowledged */
 	uint64_t service_ns;	/* summed request service time (disk requests) */
 	uint64_t serviced;
 };
 
 struct req;
 struct coal;
+struct wack;
 
 #define DEVICE_COAL_SLOTS 32	/* coalesced reads waiting for buffers */
 
@@ -65,6 +68,9 @@ struct device {
 	struct coal *coal;	/* DEVICE_COAL_SLOTS of them */
 	unsigned coal_waiting;	/* of them busy: each freed request defers coal_task */
 	struct loop_task coal_task;	/* issues what the freed buffers allow */
+	struct wack *wack;	/* WACK_OPEN frames of coalesced write acks */
+	unsigned wack_next;	/* the one to send when all are open */
+	struct loop_task wack_task;	/* sends them at the end of the wakeup */
 	uint8_t *bufs;		/* one aligned allocation for all requests */
 	uint8_t *scratch;	/* a reply when no request is free */
 	size_t stride, headroom;

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 #include "io/request.h"
+#include "io/wack.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "proto/aoe.h"
@@ -66,9 +67,12 @@ void req_send(struct iface *ifc, struct device *d, const uint8_t *frame, size_t 
 	iface_tx_put(ifc, aoe_pad(out, len));
 }
 
-/* The reply of a finished request, its data in place. */
-static void send_reply(struct req *r)
+void req_reply(struct req *r)
 {
+	if (r->wack) {		/* a write's reply: 36 bytes, no data */
+		wack_put(r->d, r->ifc, r->frame, r->crc);
+		return;
+	}
 	if (r->crc)
 		r->len = aoe_reply_crc(r->frame, r->len);
 	req_send(r->ifc, r->d, r->frame, r->len);
@@ -81,13 +85,13 @@ void req_finish(struct req *r)
 
 	r->state = RQ_DONE;
 	if (!g) {
-		send_reply(r);
+		req_reply(r);
 		req_put(r);
 		return;
 	}
 	while (g->gnext_unsent && g->gnext_unsent->state == RQ_DONE) {
 		struct req *m = g->gnext_unsent;
-		send_reply(m);
+		req_reply(m);
 		g->gnext_unsent = m->next;
 		if (m != g)
 			req_put(m);
@@ -121,7 +125,7 @@ static void io_done(struct qio *io)
 		next = dup->next;
 		if (io->res < 0)
 			dup->len = ata_io_failed(dup->frame, &dup->ata);
-		req_send(dup->ifc, d, dup->frame, dup->len);
+		req_reply(dup);
 		req_put(dup);
 	}
 	r->dups = NULL;
@@ -176,6 +180,7 @@ void req_fill(struct req *r, struct iface *ifc, const uint8_t *reply,
 	r->ata = o->ata;
 	r->len = o->len;
 	r->crc = o->crc;
+	r->wack = o->wack;
 	if (r->frame != reply)
 		memcpy(r->frame, reply, ATA_HDR_LEN);
 	memcpy(r->src, reply + AOE_OFF_DST, 6);	/* the reply goes to the sender */

@@ -3,7 +3,8 @@
  *
  * Each input is a sequence of records, each one frame from one of up to
  * 128 initiators to a device on which initiators 0..3 start with
- * extensions negotiated (3: crc8x4, tag_inc_le and coalesced_read).  Each frame also goes to the table parser alone
+ * extensions negotiated (3: crc8x4, tag_inc_le, coalesced_read and
+ * aoexd_coalesced_ack).  Each frame also goes to the table parser alone
  * (and, when valid, to the negotiation on a fresh state):
  *
  *   [who] [knobs] [len lo] [len hi] [len bytes]
@@ -88,7 +89,7 @@ static void fresh_target(void)
 	negotiate(0, "tag_inc_le\0coalesced_read\0\0", 28);
 	negotiate(1, "tag_inc_be\0coalesced_read\0\0", 28);
 	negotiate(2, "tag_random\0\0", 12);
-	negotiate(3, "crc8x4\0tag_inc_le\0coalesced_read\0\0", 35);
+	negotiate(3, "crc8x4\0tag_inc_le\0coalesced_read\0aoexd_coalesced_ack\0\0", 55);
 }
 
 /* Only a-z may change, and only to A-Z. */
@@ -217,7 +218,7 @@ static void subreads(const uint8_t *req, size_t len, unsigned mtu, unsigned nsub
 
 static void check_features(void)
 {
-	char buf[40], small[6];
+	char buf[80], small[6];
 	uint8_t mac[6];
 
 	for (unsigned i = 0; i < aoe_target_peer_count(&t); i++) {
@@ -266,6 +267,10 @@ static void one_record(uint8_t who, uint8_t knobs, const uint8_t *b, size_t n)
 	handle(f, len, mtu, &o, &req);
 	check_reply(req, len, mtu, &o);
 	check_crc(req, len, mtu, &o, out);
+	/* only a write's 36-byte reply may share a frame */
+	if (o.wack)
+		check((o.v == AOE_V_IO && o.ata.op == ATA_OP_WRITE) ||
+		      (o.v == AOE_V_DUPWRITE && o.len == ATA_HDR_LEN));
 	if ((knobs & 4) && o.v == AOE_V_IO && o.ata.op == ATA_OP_WRITE)
 		aoe_target_forget_write(&t, req + AOE_OFF_SRC, req + AOE_OFF_TAG);
 	if (knobs & 8)

@@ -16,15 +16,8 @@
 #include "proto/request.h"
 #include "proto/target.h"
 #include "proto/wire.h"
+#include "frames.h"
 #include "tap.h"
-
-static const uint8_t MYMAC[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-static const uint8_t MAC_A[6] = { 0x02, 0, 0, 0, 0, 0xaa };
-static const uint8_t MAC_B[6] = { 0x02, 0, 0, 0, 0, 0xbb };
-
-static uint8_t req[9216], out[9216];
-static struct aoe_target T;
-static struct aoe_outcome O;
 
 /* The CRC-8 of one byte, bit by bit, as the reference defines it: LSB
  * first, polynomial 0xB2 reflected. */
@@ -45,42 +38,14 @@ static void lanes(const uint8_t *p, size_t n, uint8_t c[4])
 	}
 }
 
-static void target_reset(void)
+/* The header with a little-endian tag value. */
+static void mkhdr_le(const uint8_t src[6], uint8_t cmd, uint32_t tag)
 {
-	memset(&T, 0, sizeof T);
-	T.shelf = 1;
-	T.slot = 2;
-	T.bufcnt = 16;
-	T.ata.sectors = 1000;
-}
+	uint8_t t[4];
 
-static void mkhdr(const uint8_t src[6], uint8_t cmd, uint32_t tag)
-{
-	memset(req, 0, sizeof req);
-	memcpy(req + AOE_OFF_DST, MYMAC, 6);
-	memcpy(req + AOE_OFF_SRC, src, 6);
-	put_be16(req + AOE_OFF_TYPE, AOE_ETHERTYPE);
-	req[AOE_OFF_VERFLAGS] = 0x10;
-	put_be16(req + AOE_OFF_MAJOR, 1);
-	req[AOE_OFF_MINOR] = 2;
-	req[AOE_OFF_CMD] = cmd;
-	put_le32(req + AOE_OFF_TAG, tag);
+	put_le32(t, tag);
+	mkhdr(src, cmd, t);
 }
-
-static void run(size_t len)
-{
-	memset(out, 0xee, sizeof out);
-	aoe_target_handle(&T, req, len, MYMAC, 1500, out, &O);
-}
-
-static void negotiate(const uint8_t src[6], const char *tab, size_t tlen)
-{
-	mkhdr(src, AOE_CMD_EXT, 1);
-	put_le16(req + EXT_OFF_LEN_LE, (uint16_t)tlen);
-	memcpy(req + EXT_OFF_TABLE, tab, tlen);
-	run(EXT_HDR_LEN + tlen < 60 ? 60 : EXT_HDR_LEN + tlen);
-}
-#define NEG(src, lit) negotiate(src, lit, sizeof(lit) - 1)
 
 /* WRITE EXT of n sectors at lba, little-endian tag, pattern data; with
  * crc the check follows.  Returns the frame length. */
@@ -88,7 +53,7 @@ static size_t mkwrite(const uint8_t src[6], uint32_t tag, uint64_t lba, uint8_t 
 {
 	size_t len = ATA_HDR_LEN + (size_t)n * ATA_SECTOR;
 
-	mkhdr(src, AOE_CMD_ATA, tag);
+	mkhdr_le(src, AOE_CMD_ATA, tag);
 	req[ATA_OFF_AFLAGS] = 0x41;
 	req[ATA_OFF_SCNT] = n;
 	req[ATA_OFF_CMD] = ATA_WRITE_EXT;
@@ -102,7 +67,7 @@ static size_t mkwrite(const uint8_t src[6], uint32_t tag, uint64_t lba, uint8_t 
 
 static size_t mkread(const uint8_t src[6], uint32_t tag, uint8_t cmd, uint64_t lba, uint8_t n)
 {
-	mkhdr(src, AOE_CMD_ATA, tag);
+	mkhdr_le(src, AOE_CMD_ATA, tag);
 	req[ATA_OFF_AFLAGS] = 0x40;
 	req[ATA_OFF_SCNT] = n;
 	req[ATA_OFF_CMD] = cmd;
@@ -252,7 +217,7 @@ static void test_target_replies(void)
 	is_int(aoe_reply_crc(out, O.len), ATA_HDR_LEN, "an error reply carries no data: no check");
 	ok(req_ata_crc_ok(out, 60, 1024, 999), "the initiator takes a short error reply");
 
-	mkhdr(MAC_A, AOE_CMD_ATA, 4);
+	mkhdr_le(MAC_A, AOE_CMD_ATA, 4);
 	req[ATA_OFF_CMD] = ATA_IDENTIFY;
 	req[ATA_OFF_SCNT] = 1;
 	run(60);
@@ -266,7 +231,7 @@ static void test_target_replies(void)
 	mkwrite(MAC_A, 5, 0, 2, false);
 	is_int(req_ata_reply_data(req), 0, "req_ata_reply_data: a write 0");
 
-	mkhdr(MAC_A, AOE_CMD_CONFIG, 6);
+	mkhdr_le(MAC_A, AOE_CMD_CONFIG, 6);
 	run(60);
 	ok(O.v == AOE_V_REPLY && !O.crc, "Query Config: no check");
 	run(mkread(MAC_B, 7, ATA_READ_EXT, 4, 1));

@@ -306,7 +306,8 @@ int aoex_ext_request(struct aoex_client *c, uint32_t tag, const uint8_t *table, 
 }
 
 /* Check the reply of a negotiation against the names sent: the known ones
- * no later name undoes must be active.  Notes in c whether crc8x4 is.
+ * no later name undoes must be active.  Notes in c whether crc8x4 and
+ * aoexd_coalesced_ack are.
  * Returns the tag order the last active tag mode (or reset) asks for, -1
  * for none. */
 static int check_names(struct aoex_client *c, struct aoex_ext_reply *r,
@@ -329,9 +330,11 @@ static int check_names(struct aoex_client *c, struct aoex_ext_reply *r,
 		/* what is active now: a reply upper-cases crc8x4 only when no
 		 * later reset undid it, and reset always */
 		if (e == EXT_NAME_RESET)
-			c->crc8x4 = false;
+			c->crc8x4 = c->wack = false;
 		else if (e == EXT_NAME_CRC8X4)
 			c->crc8x4 = true;
+		else if (e == EXT_NAME_WACK)
+			c->wack = true;
 		/* the last tag mode wins; without tag_inc (tag_random, reset)
 		 * the order does not matter: back to the default */
 		if (e == EXT_NAME_TAG_LE)

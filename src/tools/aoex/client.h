@@ -53,6 +53,8 @@ struct aoex_client {
 	bool crc8x4;		/* negotiated: writes carry the check, replies
 				 * with data must pass req_ata_crc_ok() */
 	uint64_t crc_bad;	/* replies that failed it (ignored, retried) */
+	bool wack;		/* aoexd_coalesced_ack negotiated: a write's
+				 * reply may acknowledge others (proto/wack.h) */
 };
 
 /* Open the socket on ifname; src_mac NULL sends with the interface's MAC.
@@ -154,8 +156,9 @@ void aoex_ext_reply_free(struct aoex_ext_reply *r);
  * malformed reply, or known names left lowercase (listed in
  * r->missing_name); AOEX_NO_REPLY; -errno.  On AOEX_OK the tag order
  * follows the last tag mode activated (tag_inc_le: little-endian,
- * tag_inc_be: big-endian) unless it is fixed, and c->crc8x4 whether
- * crc8x4 is active (an active reset turns it off).  r may be NULL; else free it
+ * tag_inc_be: big-endian) unless it is fixed, and c->crc8x4 and c->wack
+ * whether crc8x4 and aoexd_coalesced_ack are active (an active reset
+ * turns them off).  r may be NULL; else free it
  * with aoex_ext_reply_free() whatever the result. */
 int aoex_ext_negotiate(struct aoex_client *c, const char *const names[], unsigned n,
 		       struct aoex_ext_reply *r);

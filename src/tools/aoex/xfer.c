@@ -6,6 +6,7 @@
 #include "proto/crc8x4.h"
 #include "proto/frame.h"
 #include "proto/request.h"
+#include "proto/wack.h"
 #include "proto/wire.h"
 #include "common/util.h"
 
@@ -338,6 +339,25 @@ static bool crc_ok(const struct slot *s, unsigned k, const uint8_t *f, size_t le
 	return req_ata_crc_ok(f, len, (size_t)u->io.nsect * ATA_SECTOR, u->lba_sent);
 }
 
+/* One reply (a frame, or an ack rebuilt from a coalesced one). */
+static void take_reply(struct aoex_xfer *x, const struct aoex_job *job, const uint8_t *f,
+		       size_t len, struct aoex_result *res, bool *failed)
+{
+	unsigned k;
+	struct slot *s = slot_by_tag(x, req_tag_get(&x->c->to, f + AOE_OFF_TAG), &k);
+
+	if (!s)
+		return;
+	if (!job->write && x->c->crc8x4 && !crc_ok(s, k, f, len)) {
+		/* not taken: the whole frame goes again now */
+		x->c->crc_bad++;
+		s->deadline = x->next_check = 0;
+		return;
+	}
+	if (!complete_io(x, job, s, k, f, len, res) && !job->keep_going)
+		*failed = true;
+}
+
 /* Drain what the socket holds.  Returns frames taken (>= 0) or -errno;
  * *failed is set when a target error should stop the job. */
 static int receive_batch(struct aoex_xfer *x, const struct aoex_job *job,
@@ -355,8 +375,9 @@ static int receive_batch(struct aoex_xfer *x, const struct aoex_job *job,
 	for (int i = 0; i < n; i++) {
 		const uint8_t *f = x->rx_iov[i].iov_base;
 		size_t len = x->rx[i].msg_len;
-		struct slot *s;
-		unsigned k;
+		uint8_t rep[ATA_HDR_LEN];
+		unsigned acks;
+		bool bad = false;
 
 		if (x->rx_from[i].sll_pkttype == PACKET_OUTGOING)
 			continue;
@@ -364,15 +385,17 @@ static int receive_batch(struct aoex_xfer *x, const struct aoex_job *job,
 			aoex_dump("recv", f, len);
 		if (!req_reply_for(&x->c->to, f, len) || f[AOE_OFF_CMD] != AOE_CMD_ATA)
 			continue;
-		s = slot_by_tag(x, req_tag_get(&x->c->to, f + AOE_OFF_TAG), &k);
-		if (s && !job->write && x->c->crc8x4 && !crc_ok(s, k, f, len)) {
-			/* not taken: the whole frame goes again now */
+		res->reply_frames++;
+		acks = x->c->wack ? wack_count(f, len, x->c->crc8x4, &bad) : 0;
+		if (x->c->wack && bad) {	/* its first ack is covered too */
 			x->c->crc_bad++;
-			s->deadline = x->next_check = 0;
 			continue;
 		}
-		if (s && !complete_io(x, job, s, k, f, len, res) && !job->keep_going)
-			*failed = true;
+		take_reply(x, job, f, len, res, failed);
+		for (unsigned e = 0; e < acks; e++) {
+			wack_entry(f, e, rep);
+			take_reply(x, job, rep, sizeof rep, res, failed);
+		}
 	}
 	return n;
 }
