@@ -15,6 +15,7 @@
 #include "io/coalesce.h"
 #include "io/request.h"
 #include "io/wack.h"
+#include "io/freeze/freeze.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "proto/aoe.h"
@@ -244,6 +245,9 @@ int device_init(struct device *d, struct engine *e, struct loop *l,
 
 void device_free(struct device *d)
 {
+	/* a merge not over goes on at the next start (its record stays) */
+	freeze_free(d->fz);
+	d->fz = d->q.fz = NULL;
 	wack_free(d);
 	coalesce_free(d);
 	free(d->scratch);
@@ -330,3 +334,68 @@ void device_advertise(struct device *d, struct iface *ifc)
 	}
 }
 
+
+/* ------------------------------------------------------------- freeze */
+
+static void thawed(void *ctx)
+{
+	struct device *d = ctx;
+
+	d->q.fz = NULL;		/* from now on straight to the engine */
+	freeze_free(d->fz);
+	d->fz = NULL;
+}
+
+static void frozen(struct device *d, struct freeze *fz)
+{
+	freeze_set_finished(fz, thawed, d);
+	d->fz = d->q.fz = fz;
+}
+
+int device_freeze(struct device *d, const char *path, uint64_t max, const char *record,
+		  uint64_t rate, char *err, size_t errlen)
+{
+	struct freeze *fz;
+
+	if (d->fz) {
+		snprintf(err, errlen, "%s is %s already", d->name,
+			 strcmp(freeze_phase(d->fz), "merging") == 0 ? "being thawed" : "frozen");
+		return -1;
+	}
+	if (d->b.is_null) {
+		snprintf(err, errlen, "%s is a null: store: nothing to freeze", d->name);
+		return -1;
+	}
+	/* everything acknowledged so far in the base, and on disk: the image
+	 * a backup copies is the export at this moment */
+	if (device_sync(d) < 0) {
+		snprintf(err, errlen, "%s: writing back and syncing %s failed", d->name, d->b.path);
+		return -1;
+	}
+	fz = freeze_new(d->loop, d->q.e, &d->b, d->name, path, max, record, rate, err, errlen);
+	if (!fz)
+		return -1;
+	frozen(d, fz);
+	return 0;
+}
+
+int device_thaw(struct device *d, char *err, size_t errlen)
+{
+	if (!d->fz) {
+		snprintf(err, errlen, "%s is not frozen", d->name);
+		return -1;
+	}
+	return freeze_thaw(d->fz, err, errlen);
+}
+
+int device_freeze_resume(struct device *d, const char *record, uint64_t rate,
+			 char *err, size_t errlen)
+{
+	struct freeze *fz;
+
+	if (freeze_resume(d->loop, d->q.e, &d->b, d->name, record, rate, &fz, err, errlen) < 0)
+		return -1;
+	if (fz)
+		frozen(d, fz);
+	return 0;
+}

@@ -76,6 +76,7 @@ struct device {
 	size_t stride, headroom;
 	unsigned mtu_cap;	/* largest MTU the request buffers hold */
 	unsigned changed;	/* AOE_CHANGED_* since the daemon last persisted */
+	struct freeze *fz;	/* frozen or merging (io/freeze/freeze.h), or NULL */
 	struct device_stats st;
 };
 
@@ -101,6 +102,20 @@ unsigned device_mtu(const struct device *d, const struct iface *ifc);
  * device): finish and answer every request in hand, waiting for its I/O
  * (this blocks the loop for as long), delayed replies sent at once. */
 void device_quiesce(struct device *d);
+
+/* Freeze d (aoexctl freeze): its writes go to a new shadow file path, at
+ * most max bytes of data (0: no limit); record names the file that lets a
+ * restart find it (in the state directory); rate bytes/s for the merge of
+ * a later thaw.  Writes back and syncs first (blocking the loop for as
+ * long).  0, or -1 and err. */
+int device_freeze(struct device *d, const char *path, uint64_t max, const char *record,
+		  uint64_t rate, char *err, size_t errlen);
+/* Thaw d: merge the shadow back in the background.  0, or -1 and err. */
+int device_thaw(struct device *d, char *err, size_t errlen);
+/* At start: a freeze recorded in record goes on (frozen or merging).
+ * 0 (also: none), or -1 and err when the shadow cannot be used. */
+int device_freeze_resume(struct device *d, const char *record, uint64_t rate,
+			 char *err, size_t errlen);
 
 /* Send the unsolicited Query Config advertisement on ifc: to broadcast, or
  * to each MAC of the mask list when it is not empty. */
