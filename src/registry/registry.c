@@ -386,6 +386,13 @@ int registry_start(struct registry *r, struct reg_dev *d, char *err, size_t errl
 		registry_freeze_record(r, d, rec, sizeof rec);
 		if (device_freeze_resume(&d->dev, rec, tu->thaw_rate, err, errlen) < 0)
 			return -1;
+		if (!d->dev.fz && cd->freeze_shadow[0] &&
+		    device_freeze(&d->dev, cd->freeze_shadow, cd->freeze_max_size, rec,
+				  tu->thaw_rate, err, errlen) < 0)
+			return -1;
+	} else if (cd->freeze_shadow[0]) {
+		snprintf(err, errlen, "%s: freeze-shadow needs a state directory", d->dev.name);
+		return -1;
 	}
 	return 0;
 }

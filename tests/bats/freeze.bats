@@ -126,8 +126,8 @@ assert_acked() {
 
 @test "thaw under load: writes during the merge are never overwritten by older shadow data; the image equals the model" {
 	make_disk 65536
-	# slow enough that the load runs while the merge does
-	start --thaw-rate 512K
+	# slow enough that the load runs while the merge does (16 MiB at 2 MiB/s)
+	start --thaw-rate 2M
 	ctl freeze e1.2 --shadow "$SH"
 	cp "$DISK" "$PRE"
 	put 0 32768 frozen
@@ -248,4 +248,60 @@ assert_acked() {
 	[ "$(field shadow_bytes)" -le 131072 ]
 	stop_aoexd
 	assert_counter_ge io_errors 1
+}
+
+# conf FREEZE-SETTINGS: a file with device e1.2 on $DISK and these settings
+conf() {
+	CONF=$BATS_TEST_TMPDIR/aoexd.conf
+	cat >"$CONF" <<EOC
+interfaces = {"$TIF"}
+state-directory = "$STATE"
+control-socket = "$CTL_SOCK"
+device disk { path = "$DISK"  shelf = 1  slot = 2  $* }
+EOC
+}
+
+# hup: SIGHUP, wait for the reload's outcome line
+hup() {
+	local before i
+	before=$(grep -c 'SIGHUP: ' "$LOG" || true)
+	kill -HUP "$AOEXD_PID"
+	for ((i = 0; i < 500; i++)); do
+		[ "$(grep -c 'SIGHUP: ' "$LOG")" -gt "$before" ] && return 0
+		sleep 0.01
+	done
+	fail "no SIGHUP outcome in the log"
+}
+
+@test "config: freeze-shadow freezes the device at start (--check prints it); removing it on reload thaws" {
+	make_disk 8192
+	conf "freeze-shadow = \"$SH\"  freeze-max-size = \"1M\""
+	run "$AOEXD" -c "$CONF" --check
+	assert_success
+	assert_line --partial "freeze-shadow = \"$SH\""
+	assert_line --partial 'freeze-max-size = 1M'
+	start_aoexd_argv -c "$CONF"
+	assert_equal "$(field freeze)" frozen
+	assert_equal "$(field shadow_max_size)" 1048576
+	cp "$DISK" "$PRE"
+	put 100 64 a
+	cmp "$DISK" "$PRE"
+	# a restart with the same file: frozen again from its record, the
+	# data written since still there
+	stop_aoexd
+	start_aoexd_argv -c "$CONF"
+	assert_equal "$(field freeze)" frozen
+	aoex read $T 100 64 -o "$R"
+	cmp "$R" "$W.a"
+	conf ""
+	hup
+	poll_until 20 not_frozen || fail "still frozen: $(ctl status)"
+	grep -q "changed in place: thawing" "$LOG"
+	stop_aoexd
+	assert_disk_is_ref
+	# and a bad value names the file and line
+	conf "freeze-shadow = \"relative/path\""
+	run "$AOEXD" -c "$CONF" --check
+	assert_failure
+	assert_output --partial "aoexd.conf:4:"
 }

@@ -270,8 +270,13 @@ static void merge_due(struct loop_timer *t)
 {
 	struct freeze *fz = t->ctx;
 	uint64_t win = FREEZE_WINDOW / 512;
-	uint64_t budget = fz->rate * FREEZE_STEP_NS / 1000000000ULL / FREEZE_WINDOW;
+	/* the rate: a window every WINDOW / rate seconds, or, faster than one
+	 * window a step, several a step */
+	uint64_t every = FREEZE_WINDOW * 1000000000ULL / fz->rate, budget;
 
+	if (every < FREEZE_STEP_NS)
+		every = FREEZE_STEP_NS;
+	budget = fz->rate * every / 1000000000ULL / FREEZE_WINDOW;
 	for (budget = budget ? budget : 1; budget > 0; budget--) {
 		uint64_t s = shadow_next(&fz->s, fz->merge_pos), s0, n;
 		int rc;
@@ -295,7 +300,7 @@ static void merge_due(struct loop_timer *t)
 		}
 		fz->merge_pos = s0 + n;
 	}
-	loop_timer_at(fz->loop, &fz->merge_timer, loop_now(fz->loop) + FREEZE_STEP_NS);
+	loop_timer_at(fz->loop, &fz->merge_timer, loop_now(fz->loop) + every);
 }
 
 static void start_merge(struct freeze *fz)

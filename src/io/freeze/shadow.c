@@ -101,18 +101,10 @@ int shadow_create(struct shadow *s, const char *path, uint64_t sectors, char *er
 	return 0;
 }
 
-int shadow_open(struct shadow *s, const char *path, uint64_t sectors, char *err, size_t errlen)
+const char *shadow_header_parse(const uint8_t *h, size_t len, uint64_t sectors, struct shadow *s)
 {
-	uint8_t h[HDR_LEN];
-	int rc;
-
-	memset(s, 0, sizeof *s);
-	s->fd = open(path, O_RDWR | O_CLOEXEC);
-	if (s->fd < 0)
-		return fail(s, -errno, err, errlen, path, "cannot open it");
-	if (pread(s->fd, h, sizeof h, 0) != (ssize_t)sizeof h || memcmp(h, MAGIC, 8) != 0 ||
-	    get_le64(h + H_VERSION) != 1)
-		return fail(s, 0, err, errlen, path, "not an aoexd shadow file");
+	if (len < HDR_LEN || memcmp(h, MAGIC, 8) != 0 || get_le64(h + H_VERSION) != 1)
+		return "not an aoexd shadow file";
 	s->phase = (enum shadow_phase)get_le64(h + H_PHASE);
 	s->sectors = get_le64(h + H_SECTORS);
 	s->bitmap_off = get_le64(h + H_BITMAP_OFF);
@@ -120,11 +112,29 @@ int shadow_open(struct shadow *s, const char *path, uint64_t sectors, char *err,
 	s->data_off = get_le64(h + H_DATA_OFF);
 	s->since = get_le64(h + H_SINCE);
 	if (s->sectors != sectors)
-		return fail(s, 0, err, errlen, path, "made for an export of another size");
+		return "made for an export of another size";
 	if ((s->phase != SHADOW_FROZEN && s->phase != SHADOW_MERGING) || s->bitmap_off != HDR_LEN ||
 	    s->bitmap_len != round_up((sectors + 7) / 8, 4096) ||
 	    s->data_off != s->bitmap_off + s->bitmap_len)
-		return fail(s, 0, err, errlen, path, "a damaged header");
+		return "a damaged header";
+	return NULL;
+}
+
+int shadow_open(struct shadow *s, const char *path, uint64_t sectors, char *err, size_t errlen)
+{
+	static uint8_t h[HDR_LEN];
+	const char *why;
+	int rc;
+
+	memset(s, 0, sizeof *s);
+	s->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (s->fd < 0)
+		return fail(s, -errno, err, errlen, path, "cannot open it");
+	memset(h, 0, sizeof h);
+	if (pread(s->fd, h, sizeof h, 0) < 0)
+		return fail(s, -errno, err, errlen, path, "cannot read it");
+	if ((why = shadow_header_parse(h, sizeof h, sectors, s)))
+		return fail(s, 0, err, errlen, path, why);
 	if ((rc = map_bits(s)) < 0)
 		return fail(s, rc, err, errlen, path, "cannot map its bitmap");
 	return 0;
@@ -221,32 +231,54 @@ fail:
 	return -1;
 }
 
+const char *shadow_record_parse(const char *buf, size_t len, char *path, size_t pathlen,
+				uint64_t *max)
+{
+	bool got_path = false;
+
+	*max = 0;
+	for (size_t at = 0; at < len;) {
+		const char *nl = memchr(buf + at, '\n', len - at);
+		size_t n = nl ? (size_t)(nl - (buf + at)) : len - at;
+		const char *l = buf + at;
+
+		if (n > 7 && memcmp(l, "shadow ", 7) == 0) {
+			if (n - 7 >= pathlen || memchr(l + 7, 0, n - 7))
+				return "shadow path too long";
+			memcpy(path, l + 7, n - 7);
+			path[n - 7] = 0;
+			got_path = true;
+		} else if (n > 9 && memcmp(l, "max-size ", 9) == 0) {
+			char num[24];
+			size_t k = n - 9 < sizeof num - 1 ? n - 9 : sizeof num - 1;
+			memcpy(num, l + 9, k);
+			num[k] = 0;
+			*max = strtoull(num, NULL, 10);
+		}
+		at += n + 1;
+	}
+	return got_path && path[0] == '/' ? NULL : "no shadow line with an absolute path";
+}
+
 int shadow_record_load(const char *file, char *path, size_t pathlen, uint64_t *max,
 		       char *err, size_t errlen)
 {
-	char line[4200];
-	bool got_path = false;
-	FILE *f = fopen(file, "re");
+	char buf[8192];
+	const char *why;
+	ssize_t n;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
 
 	*max = 0;
-	if (!f) {
+	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
 		snprintf(err, errlen, "%s: %s", file, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof line, f)) {
-		line[strcspn(line, "\n")] = 0;
-		if (strncmp(line, "shadow ", 7) == 0 && strlen(line + 7) < pathlen) {
-			strcpy(path, line + 7);
-			got_path = true;
-		} else if (strncmp(line, "max-size ", 9) == 0) {
-			*max = strtoull(line + 9, NULL, 10);
-		}
-	}
-	fclose(f);
-	if (!got_path) {
-		snprintf(err, errlen, "%s: no shadow line", file);
+	n = read(fd, buf, sizeof buf);
+	close(fd);
+	if (n < 0 || (why = shadow_record_parse(buf, (size_t)n, path, pathlen, max))) {
+		snprintf(err, errlen, "%s: %s", file, n < 0 ? strerror(errno) : why);
 		return -1;
 	}
 	return 1;

@@ -59,6 +59,14 @@ uint64_t shadow_count(const struct shadow *s, uint64_t sect, uint64_t n);
 /* The first sector >= sect whose bit is set, or s->sectors. */
 uint64_t shadow_next(const struct shadow *s, uint64_t sect);
 
+/* The header h (len bytes) of a shadow for an export of sectors, into s:
+ * NULL, or why it is no good.  Pure (fuzzed: fuzz_shadow). */
+const char *shadow_header_parse(const uint8_t *h, size_t len, uint64_t sectors, struct shadow *s);
+/* A record's text (len bytes): its shadow path (absolute) and max-size;
+ * NULL, or why it is no good.  Pure (fuzzed). */
+const char *shadow_record_parse(const char *buf, size_t len, char *path, size_t pathlen,
+				uint64_t *max);
+
 /* The record: save (atomic), load (1 found, 0 none, -1 bad: err), remove. */
 int shadow_record_save(const char *file, const char *path, uint64_t max, char *err, size_t errlen);
 int shadow_record_load(const char *file, char *path, size_t pathlen, uint64_t *max,
