@@ -31,6 +31,7 @@ struct req *req_get(struct device *d)
 	r->gnext_unsent = NULL;
 	r->gtail = NULL;
 	r->gopen = false;
+	r->crc = r->wack = false;	/* set by req_fill(): nothing of the last use */
 	r->state = RQ_IO;
 	d->nfree--;
 	return r;

@@ -43,29 +43,6 @@ writer() {
 	BG_PIDS+=("$WPID")
 }
 
-# assert_acked BASE FILE DISK: every acknowledged range holds FILE's bytes
-assert_acked() {
-	local base=$1 file=$2 disk=$3 lba n bad=0
-	[ -s "$ACKS" ] || fail "no acknowledged frame logged"
-	ACKED=$(awk '{ s += $2 } END { print s }' "$ACKS")
-	# one comparison per run of adjacent acknowledged frames, not per frame
-	while read -r lba n; do
-		if ! cmp -s <(sectors "$disk" "$lba" "$n") <(sectors "$file" $((lba - base)) "$n"); then
-			bad=$((bad + 1))
-			echo "acknowledged LBA $lba count $n is not on disk" >&2
-		fi
-	done < <(sort -n "$ACKS" | awk '
-		NR == 1 { a = $1; e = $1 + $2; next }
-		$1 <= e { if ($1 + $2 > e) e = $1 + $2; next }
-		{ print a, e - a; a = $1; e = $1 + $2 }
-		END { if (NR) print a, e - a }')
-	[ "$bad" -eq 0 ] || fail "$bad runs of acknowledged frames lost"
-}
-
-# acks_at_least BYTES: the writer's ack log has grown to BYTES (aoex writes
-# it in 4 KiB blocks: about 400 frames each)
-acks_at_least() { [ -f "$ACKS" ] && [ "$(stat -c %s "$ACKS")" -ge "$1" ]; }
-
 # writer_underway: until the writer has had frames acknowledged, and is
 # still writing
 writer_underway() {

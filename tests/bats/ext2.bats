@@ -332,3 +332,19 @@ PY
 	assert_counter dup_writes 128
 	assert_counter crc_bad 0
 }
+
+@test "aoexd_coalesced_ack then coalesced reads on the same MAC: every sub-read answered, none taken for an ack" {
+	make_disk 8192
+	start_aoexd
+	random_file "$A" 512
+	# request buffers of coalesced write acks are reused by the sub-reads
+	aoex -x $WACK,crc8x4 -w 16 write $T 100 -f "$A" 2>/dev/null
+	ref_put 100 "$A"
+	run aoex -x crc8x4,coalesced_read -w 8 read $T 0 4096 --coalesce 4 -o "$R"
+	assert_success
+	# 2048 reads of 2 sectors, 4 a frame: 512 frames, none sent again
+	assert_line "frames_sent=512 replies=2048"
+	assert_line "crc8x4: crc_bad=0"
+	cmp "$R" <(sectors "$REF" 0 4096)
+	stop_aoexd
+}

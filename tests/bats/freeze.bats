@@ -53,25 +53,6 @@ writer() {
 	WPID=$!
 	BG_PIDS+=("$WPID")
 }
-acks_at_least() { [ -f "$ACKS" ] && [ "$(stat -c %s "$ACKS")" -ge "$1" ]; }
-
-# assert_acked BASE FILE IMAGE: every acknowledged frame's sectors of IMAGE
-# hold FILE's bytes; sets ACKED (sectors)
-assert_acked() {
-	local base=$1 file=$2 img=$3 lba n bad=0
-	[ -s "$ACKS" ] || fail "no acknowledged frame logged"
-	ACKED=$(awk '{ s += $2 } END { print s }' "$ACKS")
-	while read -r lba n; do
-		cmp -s <(sectors "$img" "$lba" "$n") <(sectors "$file" $((lba - base)) "$n") ||
-			bad=$((bad + 1))
-	done < <(sort -n "$ACKS" | awk '
-		NR == 1 { a = $1; e = $1 + $2; next }
-		$1 <= e { if ($1 + $2 > e) e = $1 + $2; next }
-		{ print a, e - a; a = $1; e = $1 + $2 }
-		END { if (NR) print a, e - a }')
-	[ "$bad" -eq 0 ] || fail "$bad runs of acknowledged frames lost"
-}
-
 @test "freeze: the base stays byte-identical under random writes, reads return the new data; thaw merges it" {
 	make_disk 16384
 	start
@@ -259,18 +240,6 @@ state-directory = "$STATE"
 control-socket = "$CTL_SOCK"
 device disk { path = "$DISK"  shelf = 1  slot = 2  $* }
 EOC
-}
-
-# hup: SIGHUP, wait for the reload's outcome line
-hup() {
-	local before i
-	before=$(grep -c 'SIGHUP: ' "$LOG" || true)
-	kill -HUP "$AOEXD_PID"
-	for ((i = 0; i < 500; i++)); do
-		[ "$(grep -c 'SIGHUP: ' "$LOG")" -gt "$before" ] && return 0
-		sleep 0.01
-	done
-	fail "no SIGHUP outcome in the log"
 }
 
 @test "config: freeze-shadow freezes the device at start (--check prints it); removing it on reload thaws" {

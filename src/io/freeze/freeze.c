@@ -354,8 +354,17 @@ static struct freeze *setup(struct loop *l, struct engine *e, struct backing *ba
 	bo.sync = fz->dsync;
 	bo.offset = fz->s.data_off;
 	bo.length = sectors * 512;
-	if (backing_open(&fz->sb, path, &bo, err, errlen) < 0 ||
-	    (fz->rd_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+	if (backing_open(&fz->sb, path, &bo, err, errlen) < 0)
+		goto fail;
+	/* the queue aligns I/O for the base: a shadow that needs more (a
+	 * 4K-sector file system under a 512-byte store) goes buffered */
+	if (fz->sb.direct && fz->sb.lbs > base->lbs) {
+		backing_close(&fz->sb);
+		bo.direct = false;
+		if (backing_open(&fz->sb, path, &bo, err, errlen) < 0)
+			goto fail;
+	}
+	if ((fz->rd_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
 	    !(fz->buf = aligned_alloc(4096, FREEZE_WINDOW))) {
 		if (!err[0])
 			snprintf(err, errlen, "shadow %s: %s", path, strerror(errno));
