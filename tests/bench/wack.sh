@@ -71,8 +71,8 @@ target_ns() { awk '{ print $1 }' "/proc/$PID/schedstat"; }
 stat_of() { "$AOEXCTL" -s "$CTL" stats "$1" | grep -oE "(^| )$2=[0-9]+" | cut -d= -f2; }
 kv() { grep -oE "(^| )$1=[0-9.]+" <<<"$2" | cut -d= -f2; }
 
-# run NAME EXT...: one bench run; appends "name writes frames txf tns aus iops" to $WORK/runs
-run() {
+# one_run NAME EXT...: one bench run; appends "name writes frames txf tns aus iops" to $WORK/runs
+one_run() {
 	local name=$1 t0 t1 w0 w1 x0 x1 out
 	shift
 	t0=$(target_ns) w0=$(stat_of e1.2 writes) x0=$(stat_of wT tx_frames)
@@ -89,8 +89,8 @@ run() {
 
 : >"$WORK/runs"
 for ((r = 0; r < ROUNDS; r++)); do
-	run plain -x reset	# the state of the MAC from the run before: off
-	run coalesced -x aoexd_coalesced_ack
+	one_run plain -x reset	# the state of the MAC from the run before: off
+	one_run coalesced -x aoexd_coalesced_ack
 done
 kill "$PID"; wait "$PID"; PID=
 
