@@ -131,7 +131,7 @@ be_checks() {
 		return 0
 	fi
 	cp "$cfg" "$d/config.h"
-	for t in t_proto t_ext; do
+	for t in t_proto t_ext t_crc t_wack; do
 		src=$TOP/tests/unit/$t.c log=$CROSS_CACHE/log/unit-be-$t.log
 		[ -f "$src" ] || continue
 		rc=0

@@ -15,6 +15,9 @@ static const struct { const char *s; enum ext_name n; } names[] = {
 	{ "tag_inc_be", EXT_NAME_TAG_BE },
 	{ "tag_random", EXT_NAME_TAG_RANDOM },
 	{ "congestion", EXT_NAME_CONGESTION },
+	{ "crc8x4", EXT_NAME_CRC8X4 },
+	/* aoexd's own, prefixed so no future AoEde name can collide */
+	{ "aoexd_coalesced_ack", EXT_NAME_WACK },
 };
 
 enum ext_name ext_name_of(const uint8_t *s, size_t len)
@@ -220,6 +223,12 @@ static void apply(struct ext_state *st, enum ext_name n, const uint8_t *tab,
 	case EXT_NAME_COALESCED:
 		st->coalesced_read = true;
 		break;
+	case EXT_NAME_CRC8X4:
+		st->crc8x4 = true;
+		break;
+	case EXT_NAME_WACK:
+		st->wack = true;
+		break;
 	case EXT_NAME_TAG_LE:
 	case EXT_NAME_TAG_BE:
 	case EXT_NAME_TAG_RANDOM:
@@ -260,6 +269,8 @@ void ext_negotiate(struct ext_state *s, uint8_t *table, size_t tlen,
 void ext_features_off(struct ext_state *s)
 {
 	s->coalesced_read = false;
+	s->crc8x4 = false;
+	s->wack = false;
 	s->tagmode = EXT_TAG_NONE;
 }
 
@@ -293,6 +304,10 @@ size_t ext_features_string(const struct ext_state *s, char *buf, size_t n)
 		at = append(buf, n, at, ext_name_str(modes[s->tagmode]));
 	if (s->coalesced_read)
 		at = append(buf, n, at, ext_name_str(EXT_NAME_COALESCED));
+	if (s->crc8x4)
+		at = append(buf, n, at, ext_name_str(EXT_NAME_CRC8X4));
+	if (s->wack)
+		at = append(buf, n, at, ext_name_str(EXT_NAME_WACK));
 	if (n)
 		buf[at < n ? at : n - 1] = 0;
 	return at;

@@ -29,6 +29,8 @@ enum ext_tagmode {
 /* What one initiator negotiated, plus its congestion probe memory. */
 struct ext_state {
 	bool coalesced_read;
+	bool crc8x4;			/* AoEde's integrity check (crc8x4.h) */
+	bool wack;			/* aoexd_coalesced_ack (wack.h) */
 	enum ext_tagmode tagmode;
 	bool cong_seen;			/* cong_id holds the last id */
 	uint8_t cong_len;
@@ -51,7 +53,8 @@ bool ext_table_ok(const uint8_t *req, size_t len, size_t *tlen);
 /*
  * Apply the names of a checked table (tlen bytes at table, a writable copy:
  * the reply) to s, in order, and upper-case in place those in force at the
- * end: reset always; coalesced_read unless a later reset; among tag modes
+ * end: reset always; coalesced_read, crc8x4 and aoexd_coalesced_ack unless
+ * a later reset; among tag modes
  * only the last one, unless a later reset; congestion when followed by a
  * decimal id of 1..20 digits (the id itself is left as is).  Unknown names,
  * and congestion without a valid id, stay unchanged.  Processing stops at
@@ -72,6 +75,8 @@ enum ext_name {
 	EXT_NAME_TAG_BE,
 	EXT_NAME_TAG_RANDOM,
 	EXT_NAME_CONGESTION,
+	EXT_NAME_CRC8X4,
+	EXT_NAME_WACK,		/* aoexd's own: coalesced write acks */
 };
 
 /* The name s (len bytes, lowercase as sent; no NUL needed). */

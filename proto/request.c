@@ -4,6 +4,7 @@
 #include "request.h"
 #include "aoe.h"
 #include "coalesce.h"
+#include "crc8x4.h"
 #include "ext.h"
 #include "frame.h"
 #include "wire.h"
@@ -245,6 +246,34 @@ bool req_ata_failed(const struct req_ata_reply *r)
 		return true;
 	/* a reply too short to hold the ATA registers is no success either */
 	return r->len < ATA_HDR_LEN || (r->status & ATA_ST_ERR);
+}
+
+bool req_ata_crc_ok(const uint8_t *f, size_t len, size_t data, uint64_t lba)
+{
+	struct req_ata_reply r;
+	bool whole = req_parse_ata(f, len, &r);
+
+	if (!data)
+		return true;
+	/* a reply long enough to carry the data is checked whatever its
+	 * status says: the status byte is covered too */
+	if (len >= ATA_HDR_LEN + data + CRC8X4_LEN)
+		return crc8x4_ok(f, ATA_HDR_LEN + data) && r.lba == (lba & 0xFFFFFFFFFFFFULL);
+	/* shorter: only an error reply, which carries neither */
+	return !whole || req_ata_failed(&r);
+}
+
+size_t req_ata_reply_data(const uint8_t *req)
+{
+	switch (req[ATA_OFF_CMD]) {
+	case ATA_READ:
+	case ATA_READ_EXT:
+		return (size_t)req[ATA_OFF_SCNT] * ATA_SECTOR;
+	case ATA_IDENTIFY:
+		return 512;
+	default:
+		return 0;
+	}
 }
 
 bool req_parse_mask(const uint8_t *f, size_t len, struct req_mask_reply *r)

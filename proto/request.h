@@ -129,6 +129,18 @@ bool req_parse_ata(const uint8_t *f, size_t len, struct req_ata_reply *r);
 /* E flag, ATA ERR status, or too short to hold the registers. */
 bool req_ata_failed(const struct req_ata_reply *r);
 
+/* crc8x4 (an initiator that negotiated it): whether the ATA reply f (len
+ * bytes) to a read of data bytes (READ: count * 512, IDENTIFY: 512; 0
+ * passes) at the 48 LBA bits lba as sent is sound.  A reply long enough to
+ * hold 36 + data + 4 bytes must match its check (crc8x4.h) and echo lba (the
+ * check covers the echo, so a read request whose LBA was corrupted on the
+ * way is caught too); a shorter one must be an error reply (E or ERR),
+ * which carries no data. */
+bool req_ata_crc_ok(const uint8_t *f, size_t len, size_t data, uint64_t lba);
+/* The data bytes a successful reply to the ATA request req carries:
+ * count * 512 for READ (EXT), 512 for IDENTIFY, else 0. */
+size_t req_ata_reply_data(const uint8_t *req);
+
 /* A MAC Mask List reply. */
 struct req_mask_reply {
 	uint8_t flags, error;

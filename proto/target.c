@@ -2,6 +2,7 @@
 #include "config.h"
 #include "target.h"
 #include "aoe.h"
+#include "crc8x4.h"
 #include "frame.h"
 #include "target_ext.h"
 #include "wire.h"
@@ -58,6 +59,12 @@ static void handle_ata(struct aoe_target *t, struct ext_peer *p, const uint8_t *
 {
 	if (len < ATA_HDR_LEN) {
 		drop(t, o, AOE_DROP_SHORT);
+		return;
+	}
+	/* before anything reads the request's registers or marks its tag: a
+	 * corrupted write gets no reply, so the initiator sends it again */
+	if (p && aoe_ext_crc_bad(p, req, len)) {
+		drop(t, o, AOE_DROP_CRC);
 		return;
 	}
 	if (req[ATA_OFF_CMD] != ATA_IDENTIFY && !reserve_allows(&t->res, req + AOE_OFF_SRC)) {
@@ -201,6 +208,16 @@ done:
 	if (o->v != AOE_V_DROP && (out[AOE_OFF_VERFLAGS] & AOE_FLAG_E))
 		t->st.aoe_errors++;
 	o->tag_random = p && p->ext.tagmode == EXT_TAG_RANDOM;
+	o->crc = p && p->ext.crc8x4 && h.cmd == AOE_CMD_ATA;
+	o->wack = p && p->ext.wack && h.cmd == AOE_CMD_ATA && len >= ATA_HDR_LEN &&
+		  (o->v == AOE_V_IO || o->v == AOE_V_DUPWRITE) && o->ata.op != ATA_OP_FLUSH &&
+		  (req[ATA_OFF_CMD] == ATA_WRITE || req[ATA_OFF_CMD] == ATA_WRITE_EXT) &&
+		  (req[ATA_OFF_AFLAGS] & ATA_AFLAG_W);
+}
+
+size_t aoe_reply_crc(uint8_t *out, size_t len)
+{
+	return len > ATA_HDR_LEN ? crc8x4_append(out, len) : len;
 }
 
 size_t aoe_target_advert(const struct aoe_target *t, const uint8_t my_mac[6],
@@ -232,6 +249,7 @@ const char *aoe_drop_name(enum aoe_drop d)
 		[AOE_DROP_QC_NOMATCH] = "config_nomatch",
 		[AOE_DROP_QC_BADLEN] = "config_badlen",
 		[AOE_DROP_EXT_BADTABLE] = "ext_badtable",
+		[AOE_DROP_CRC] = "crc_bad",
 	};
 	return (unsigned)d < AOE_DROP__COUNT ? names[d] : "?";
 }

@@ -31,6 +31,7 @@ enum aoe_drop {
 	AOE_DROP_QC_NOMATCH,	/* config test/prefix did not match */
 	AOE_DROP_QC_BADLEN,	/* config string longer than 1024 or the frame */
 	AOE_DROP_EXT_BADTABLE,	/* Extensions request with an invalid table */
+	AOE_DROP_CRC,		/* crc8x4 write whose check does not match */
 	AOE_DROP__COUNT
 };
 
@@ -62,6 +63,12 @@ struct aoe_outcome {
 	unsigned sub_ignored;	/* descriptors cut off by the frame's end */
 	bool tag_random;	/* sender negotiated tag_random: the daemon may
 				 * skip (src, tag) duplicates still queued */
+	bool wack;		/* sender negotiated aoexd_coalesced_ack and this
+				 * is a WRITE with the W flag: its reply may
+				 * share a frame with others (wack.h) */
+	bool crc;		/* sender negotiated crc8x4: once its data is in
+				 * place, an ATA reply longer than 36 bytes gets
+				 * the check appended (aoe_reply_crc) */
 };
 
 struct aoe_target_stats {
@@ -119,6 +126,13 @@ void aoe_target_handle(struct aoe_target *t, const uint8_t *req, size_t len,
 void aoe_target_handle_hdr(struct aoe_target *t, const struct aoe_hdr *h,
 			   const uint8_t *req, size_t len, const uint8_t my_mac[6],
 			   unsigned mtu, uint8_t *out, struct aoe_outcome *o);
+
+/* An ATA reply of len bytes whose outcome said crc: the crc8x4 check
+ * appended when it carries data (len > 36: read data, IDENTIFY), as AoEde
+ * does; returns the new length.  out has room for 4 more bytes (every
+ * reply buffer of aoe_reply_capacity() does: a reply with data is at most
+ * MTU bytes). */
+size_t aoe_reply_crc(uint8_t *out, size_t len);
 
 /* The unsolicited Query Config reply sent at start (tag 0): builds the frame
  * for destination dst into out and returns its length (padded). */

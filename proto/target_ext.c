@@ -4,6 +4,7 @@
 #include "target_ext.h"
 #include "aoe.h"
 #include "coalesce.h"
+#include "crc8x4.h"
 #include "frame.h"
 #include "wire.h"
 
@@ -59,6 +60,21 @@ static bool is_write(uint8_t cmd)
 static bool is_read(uint8_t cmd)
 {
 	return cmd == ATA_READ || cmd == ATA_READ_EXT;
+}
+
+bool aoe_ext_crc_bad(const struct ext_peer *p, const uint8_t *req, size_t len)
+{
+	size_t end = ATA_HDR_LEN + (size_t)req[ATA_OFF_SCNT] * ATA_SECTOR;
+
+	/* the W flag or the command: one flipped bit cannot hide both */
+	if (!p->ext.crc8x4 || !(is_write(req[ATA_OFF_CMD]) || (req[ATA_OFF_AFLAGS] & ATA_AFLAG_W)))
+		return false;
+	if (len >= end + CRC8X4_LEN)
+		return !crc8x4_ok(req, end);
+	/* shorter than its count says: the count (covered by the check) or
+	 * the frame was damaged; exactly the data and no check is AoEde's
+	 * unchecked write */
+	return len < end;
 }
 
 /* The success reply ata_handle() wrote (DRDY, error 0, count 0, LBA

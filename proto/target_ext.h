@@ -21,6 +21,14 @@ void aoe_target_ata(struct aoe_target *t, const uint8_t *req, size_t len,
 struct ext_peer *aoe_ext_request(struct aoe_target *t, const uint8_t *req, size_t len,
 				 unsigned mtu, uint8_t *out, struct aoe_outcome *o);
 
+/* Whether an ATA request of peer p is a crc8x4 write to drop: p negotiated
+ * crc8x4, the command is WRITE (EXT) or the W flag is set, and either the
+ * frame holds the 4 check bytes after its 36 + count * 512 bytes and they
+ * do not match, or it is shorter than 36 + count * 512 (the covered count
+ * was damaged).  A frame of exactly the data, no check, is taken as it is
+ * (AoEde checks a write only when the check is there). */
+bool aoe_ext_crc_bad(const struct ext_peer *p, const uint8_t *req, size_t len);
+
 /* An ATA request of peer p (NULL: plain AoE) was decided by ata_handle():
  * apply the tag window and find coalesced sub-reads. */
 void aoe_ext_ata(struct aoe_target *t, struct ext_peer *p, const uint8_t *req,

@@ -21,6 +21,8 @@ static const struct {
 	[CTL_CLEAR_STATS] = { "clear-stats", 0, CTL_ARGS_MAX },
 	[CTL_CLEAR_MACMASK] = { "clear-macmask", 1, 1 },
 	[CTL_CLEAR_RESERVE] = { "clear-reserve", 1, 1 },
+	[CTL_FREEZE] = { "freeze", 3, 3 },
+	[CTL_THAW] = { "thaw", 1, 1 },
 };
 
 const char *ctl_cmd_name(enum ctl_cmd c)

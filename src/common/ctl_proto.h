@@ -29,13 +29,14 @@
 
 #define CTL_REQ_MAX	512	/* one request line, newline included */
 #define CTL_ARGS_MAX	16	/* arguments after the command */
-#define CTL_ARG_MAX	64	/* one argument, NUL included */
+#define CTL_ARG_MAX	256	/* one argument, NUL included (a shadow path) */
 #define CTL_RESP_MAX	(8u << 20)	/* a response larger is cut, with an error */
 
 enum ctl_cmd {
 	CTL_STATUS, CTL_STATS, CTL_RELOAD,
 	CTL_SHOW_CONFIG, CTL_SHOW_MACMASK, CTL_SHOW_RESERVE,
 	CTL_CLEAR_STATS, CTL_CLEAR_MACMASK, CTL_CLEAR_RESERVE,
+	CTL_FREEZE, CTL_THAW,	/* freeze NAME PATH MAXBYTES, thaw NAME */
 	CTL__COUNT
 };
 

@@ -103,7 +103,9 @@ bool conf_device_equal(const struct conf_device *a, const struct conf_device *b)
 	       conf_iface_names_equal(a, b) && tunables_device_equal(&a->tune, &b->tune) &&
 	       conf_macs_equal(&a->accept, &b->accept) && conf_macs_equal(&a->deny, &b->deny) &&
 	       conf_macs_equal(&a->mask, &b->mask) &&
-	       strcmp(a->model, b->model) == 0 && strcmp(a->serial, b->serial) == 0;
+	       strcmp(a->model, b->model) == 0 && strcmp(a->serial, b->serial) == 0 &&
+	       strcmp(a->freeze_shadow, b->freeze_shadow) == 0 &&
+	       a->freeze_max_size == b->freeze_max_size;
 }
 
 const struct conf_device *conf_device_find(const struct aoexd_conf *c, const char *name)

@@ -95,6 +95,8 @@ struct conf_device {
 	struct conf_macs deny;
 	struct conf_macs mask;		/* the MAC mask list it starts with (-m) */
 	char model[CONF_MODEL_MAX], serial[CONF_SERIAL_MAX];
+	char freeze_shadow[CONF_PATH_MAX];	/* "" = not frozen by the file */
+	uint64_t freeze_max_size;		/* bytes, 0 = no limit */
 	int line;			/* where its section starts, for messages; not compared */
 };
 

@@ -172,6 +172,8 @@ static int build_device(cfg_t *sec, const struct aoexd_conf *c, struct conf_devi
 	get_str(sec, "model", d->model, sizeof d->model);
 	conf_copy_str(d->serial, sizeof d->serial, CONF_DEF_SERIAL);
 	get_str(sec, "serial", d->serial, sizeof d->serial);
+	get_str(sec, "freeze-shadow", d->freeze_shadow, sizeof d->freeze_shadow);
+	d->freeze_max_size = get_size(sec, "freeze-max-size", 0);
 	if (expand_macs(sec, "accept", c, &d->accept) < 0 || expand_macs(sec, "deny", c, &d->deny) < 0 ||
 	    expand_macs(sec, "mask", c, &d->mask) < 0)
 		return -1;

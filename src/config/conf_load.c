@@ -70,6 +70,8 @@ static cfg_opt_t device_opts[] = {
 	CFG_BOOL("broadcast", cfg_true, NODEF),
 	CFG_STR("model", NULL, NODEF),
 	CFG_STR("serial", NULL, NODEF),
+	CFG_STR("freeze-shadow", NULL, NODEF),
+	CFG_STR("freeze-max-size", NULL, NODEF),
 	CFG_END()
 };
 

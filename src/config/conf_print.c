@@ -113,6 +113,10 @@ static void put_device(FILE *f, const struct conf_device *d)
 	put_bool(f, in, "broadcast", d->broadcast);
 	put_opt_str(f, in, "model", d->model);
 	put_opt_str(f, in, "serial", d->serial);
+	if (d->freeze_shadow[0]) {	/* only when set: "" is no path */
+		put_opt_str(f, in, "freeze-shadow", d->freeze_shadow);
+		put_opt_size(f, in, "freeze-max-size", d->freeze_max_size);
+	}
 	fputs("}\n", f);
 }
 

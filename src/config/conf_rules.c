@@ -252,6 +252,8 @@ static const struct rule rules[] = {
 	{ "length", S_DEVICE, SIZE(0) },
 	{ "model", S_DEVICE, TEXT(check_ata_text, 1, CONF_MODEL_MAX - 1) },
 	{ "serial", S_DEVICE, TEXT(check_ata_text, 0, CONF_SERIAL_MAX - 1) },
+	{ "freeze-shadow", S_DEVICE, TEXT(check_abs_path, 1, CONF_PATH_MAX - 1) },
+	{ "freeze-max-size", S_DEVICE, SIZE(0) },
 };
 
 enum conf_scope conf_scope_of(const cfg_t *sec)

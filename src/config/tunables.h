@@ -48,7 +48,9 @@
 	X(max_age_ms, UINT, "write-back-max-age", "max-age", 0, 1, 600000, 500, "MS", \
 	  "write-back: the oldest unwritten data's age at most, in milliseconds") \
 	X(merge_delay_us, UINT, "merge-delay", "merge-delay", 0, 0, 10000, 0, "US", \
-	  "when the disk is idle, hold the first request up to US microseconds so that its neighbours arriving next merge into one I/O (0: off)")
+	  "when the disk is idle, hold the first request up to US microseconds so that its neighbours arriving next merge into one I/O (0: off)") \
+	X(thaw_rate, SIZE, "thaw-rate", "thaw-rate", 0, 64 * TUNE_K, 4096 * TUNE_M, 64 * TUNE_M, "SIZE", \
+	  "after aoexctl thaw, how many bytes per second the background merge copies from the shadow back into the store at most, so that initiators keep their share of the disk")
 
 /* Per interface; set globally and per interface section in the file. */
 #define IFACE_TUNABLES(X) \

@@ -5,11 +5,13 @@
  */
 #include "config.h"
 #include "control/commands.h"
+#include "io/freeze/freeze.h"
 #include "common/doc.h"
 #include "common/util.h"
 #include "stats/stats.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -235,6 +237,29 @@ static void dev_initiators(struct doc *o, const struct reg_dev *d)
 	doc_array_end(o);
 }
 
+/* A frozen device's fields: only then, so other status output is as it was. */
+static void status_freeze(struct doc *o, const struct freeze *fz)
+{
+	struct freeze_status st;
+
+	freeze_status(fz, &st);
+	doc_str(o, "freeze", st.phase);
+	doc_str(o, "shadow", st.path);
+	doc_u64(o, "frozen_since", st.since);
+	doc_u64(o, "shadow_bytes", st.shadow_bytes);
+	doc_u64(o, "shadow_allocated", st.allocated);
+	doc_u64(o, "shadow_max_size", st.max_size);
+	doc_u64(o, "shadow_full_refused", st.refused);
+	if (strcmp(st.phase, "merging") == 0) {
+		doc_u64(o, "merge_total_bytes", st.merge_total * 512);
+		doc_u64(o, "merged_bytes", st.merged * 512);
+		/* what is left over what there was, client writes clearing
+		 * sectors too */
+		doc_u64(o, "merge_percent", st.merge_total ?
+			100 - st.shadow_bytes * 100 / (st.merge_total * 512) : 100);
+	}
+}
+
 static void status_dev(struct doc *o, const struct commands *c, const struct reg_dev *d)
 {
 	const struct device *dev = &d->dev;
@@ -252,6 +277,8 @@ static void status_dev(struct doc *o, const struct commands *c, const struct reg
 	doc_u64(o, "buffer_count", dev->t.bufcnt);
 	doc_u64(o, "queue_depth", dev->q.depth);
 	doc_strings(o, "interfaces", names, n);
+	if (dev->fz)
+		status_freeze(o, dev->fz);
 	dev_initiators(o, d);
 	doc_end(o);
 }
@@ -355,6 +382,31 @@ static void config_string(struct ctl_buf *out, const char *dev, const struct qco
 		ctl_printf(out, "\n");
 }
 
+/* freeze NAME PATH MAXBYTES (aoexctl made PATH absolute, SIZE bytes) */
+static int cmd_freeze(struct commands *c, const struct ctl_request *r, struct reg_dev *s,
+		      struct ctl_buf *out, char *err, size_t errlen)
+{
+	char rec[CONF_PATH_MAX + 32], *end;
+	unsigned long long max = strtoull(r->args[2], &end, 10);
+
+	if (*end || r->args[1][0] != '/') {
+		snprintf(err, errlen, "freeze: want an absolute shadow path and a byte count");
+		return -1;
+	}
+	/* a restart must find the shadow, or it would serve the stale base */
+	if (!c->reg->state_dir[0]) {
+		snprintf(err, errlen, "freeze needs a state directory (state-directory, --state-dir): "
+			 "a restarted aoexd finds the shadow there");
+		return -1;
+	}
+	registry_freeze_record(c->reg, s, rec, sizeof rec);
+	if (device_freeze(&s->dev, r->args[1], max, rec, s->conf.tune.thaw_rate, err, errlen) < 0)
+		return -1;
+	ctl_printf(out, "%s: frozen: %s stays as it is, writes go to %s\n", registry_dev_name(s),
+		   s->dev.b.path, r->args[1]);
+	return 0;
+}
+
 static int cmd_device(struct commands *c, const struct ctl_request *r, struct ctl_buf *out,
 		      char *err, size_t errlen)
 {
@@ -388,6 +440,14 @@ static int cmd_device(struct commands *c, const struct ctl_request *r, struct ct
 			   t->res.n, t->res.n == 1 ? "" : "s");
 		t->res.n = 0;
 		registry_changed(c->reg, s, AOE_CHANGED_RESERVE);
+		break;
+	case CTL_FREEZE:
+		return cmd_freeze(c, r, s, out, err, errlen);
+	case CTL_THAW:
+		if (device_thaw(&s->dev, err, errlen) < 0)
+			return -1;
+		ctl_printf(out, "%s: thawing: merging the shadow back in the background\n",
+			   registry_dev_name(s));
 		break;
 	default:
 		snprintf(err, errlen, "internal: %s is not a device command", ctl_cmd_name(r->cmd));

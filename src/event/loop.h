@@ -41,6 +41,8 @@ struct loop_timer {
 enum loop_phase {
 	LOOP_PHASE_DISPATCH,	/* devices and queues hand requests on */
 	LOOP_PHASE_SUBMIT,	/* the engine submits them to the kernel */
+	LOOP_PHASE_REPLY,	/* replies held to share a frame go to the TX
+				 * queues (coalesced write acks) */
 	LOOP_PHASE_SEND,	/* interfaces send the wakeup's replies */
 	LOOP_PHASE_AFTER,	/* bookkeeping: state files, ... */
 	LOOP_PHASES

@@ -53,6 +53,7 @@ static unsigned issue_subreads(struct device *d, struct iface *ifc, const uint8_
 		r->ifc = ifc;
 		r->ata = o.ata;
 		r->len = o.len;
+		r->crc = g->crc;	/* the sender's crc8x4, as for the primary */
 		memcpy(r->src, frame + AOE_OFF_SRC, 6);
 		r->tag = o.tag;
 		link_member(g, r);

@@ -14,6 +14,8 @@
 #include "config.h"
 #include "io/coalesce.h"
 #include "io/request.h"
+#include "io/wack.h"
+#include "io/freeze/freeze.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "proto/aoe.h"
@@ -55,7 +57,10 @@ static void dup_write(struct device *d, struct iface *ifc, const uint8_t *reply,
 	struct req *r;
 
 	if (!orig) {
-		req_send(ifc, d, reply, o->len);
+		if (o->wack)
+			wack_put(d, ifc, reply, o->crc);
+		else
+			req_send(ifc, d, reply, o->len);
 		return;
 	}
 	if (!(r = req_get(d)))
@@ -116,7 +121,7 @@ static bool read_from_cache(struct device *d, struct iface *ifc, const uint8_t *
 		memcpy(out + at, sp[i].p, sp[i].len);
 		at += sp[i].len;
 	}
-	iface_tx_put(ifc, aoe_pad(out, o->len));
+	iface_tx_put(ifc, aoe_pad(out, o->crc ? aoe_reply_crc(out, o->len) : o->len));
 	return true;
 }
 
@@ -170,7 +175,7 @@ void device_frame(struct device *d, struct iface *ifc, const struct aoe_hdr *h,
 		else if (o.delay_ms)
 			delayed_reply(d, ifc, out, &o);
 		else
-			req_send(ifc, d, out, o.len);
+			req_send(ifc, d, out, o.crc ? aoe_reply_crc(out, o.len) : o.len);
 		break;
 	case AOE_V_DUPWRITE:
 		dup_write(d, ifc, out, &o);
@@ -216,7 +221,7 @@ int device_init(struct device *d, struct engine *e, struct loop *l,
 	d->bufs = aligned_alloc(d->b.lbs < 4096 ? 4096 : d->b.lbs, d->stride * d->nreqs);
 	d->reqs = calloc(d->nreqs, sizeof *d->reqs);
 	d->scratch = malloc(cap);
-	if (!d->scratch || coalesce_init(d, cap) < 0) {
+	if (!d->scratch || coalesce_init(d, cap) < 0 || wack_init(d, cap) < 0) {
 		snprintf(err, errlen, "%s: out of memory", d->name);
 		return -ENOMEM;
 	}
@@ -240,6 +245,10 @@ int device_init(struct device *d, struct engine *e, struct loop *l,
 
 void device_free(struct device *d)
 {
+	/* a merge not over goes on at the next start (its record stays) */
+	freeze_free(d->fz);
+	d->fz = d->q.fz = NULL;
+	wack_free(d);
 	coalesce_free(d);
 	free(d->scratch);
 	d->scratch = NULL;
@@ -304,6 +313,7 @@ void device_quiesce(struct device *d)
 		dq_kick_now(&d->q);
 		engine_drain(d->eng);
 	}
+	wack_flush(d);
 	if (device_busy(d))
 		log_err("%s: %u request buffers still held after %u rounds of waiting; "
 			"freeing the device anyway", d->name, d->nreqs - d->nfree, rounds);
@@ -324,3 +334,68 @@ void device_advertise(struct device *d, struct iface *ifc)
 	}
 }
 
+
+/* ------------------------------------------------------------- freeze */
+
+static void thawed(void *ctx)
+{
+	struct device *d = ctx;
+
+	d->q.fz = NULL;		/* from now on straight to the engine */
+	freeze_free(d->fz);
+	d->fz = NULL;
+}
+
+static void frozen(struct device *d, struct freeze *fz)
+{
+	freeze_set_finished(fz, thawed, d);
+	d->fz = d->q.fz = fz;
+}
+
+int device_freeze(struct device *d, const char *path, uint64_t max, const char *record,
+		  uint64_t rate, char *err, size_t errlen)
+{
+	struct freeze *fz;
+
+	if (d->fz) {
+		snprintf(err, errlen, "%s is %s already", d->name,
+			 strcmp(freeze_phase(d->fz), "merging") == 0 ? "being thawed" : "frozen");
+		return -1;
+	}
+	if (d->b.is_null) {
+		snprintf(err, errlen, "%s is a null: store: nothing to freeze", d->name);
+		return -1;
+	}
+	/* everything acknowledged so far in the base, and on disk: the image
+	 * a backup copies is the export at this moment */
+	if (device_sync(d) < 0) {
+		snprintf(err, errlen, "%s: writing back and syncing %s failed", d->name, d->b.path);
+		return -1;
+	}
+	fz = freeze_new(d->loop, d->q.e, &d->b, d->name, path, max, record, rate, err, errlen);
+	if (!fz)
+		return -1;
+	frozen(d, fz);
+	return 0;
+}
+
+int device_thaw(struct device *d, char *err, size_t errlen)
+{
+	if (!d->fz) {
+		snprintf(err, errlen, "%s is not frozen", d->name);
+		return -1;
+	}
+	return freeze_thaw(d->fz, err, errlen);
+}
+
+int device_freeze_resume(struct device *d, const char *record, uint64_t rate,
+			 char *err, size_t errlen)
+{
+	struct freeze *fz;
+
+	if (freeze_resume(d->loop, d->q.e, &d->b, d->name, record, rate, &fz, err, errlen) < 0)
+		return -1;
+	if (fz)
+		frozen(d, fz);
+	return 0;
+}

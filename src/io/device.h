@@ -33,12 +33,15 @@ struct device_stats {
 	uint64_t tag_random_skipped;	/* retransmissions of a request in progress */
 	uint64_t delayed;	/* replies held by a congestion probe */
 	uint64_t coalesce_waits;	/* coalesced reads that waited for buffers */
+	uint64_t wack_frames;	/* reply frames acknowledging 2 writes or more */
+	uint64_t wack_acks;	/* writes they acknowledged */
 	uint64_t service_ns;	/* summed request service time (disk requests) */
 	uint64_t serviced;
 };
 
 struct req;
 struct coal;
+struct wack;
 
 #define DEVICE_COAL_SLOTS 32	/* coalesced reads waiting for buffers */
 
@@ -65,11 +68,15 @@ struct device {
 	struct coal *coal;	/* DEVICE_COAL_SLOTS of them */
 	unsigned coal_waiting;	/* of them busy: each freed request defers coal_task */
 	struct loop_task coal_task;	/* issues what the freed buffers allow */
+	struct wack *wack;	/* WACK_OPEN frames of coalesced write acks */
+	unsigned wack_next;	/* the one to send when all are open */
+	struct loop_task wack_task;	/* sends them at the end of the wakeup */
 	uint8_t *bufs;		/* one aligned allocation for all requests */
 	uint8_t *scratch;	/* a reply when no request is free */
 	size_t stride, headroom;
 	unsigned mtu_cap;	/* largest MTU the request buffers hold */
 	unsigned changed;	/* AOE_CHANGED_* since the daemon last persisted */
+	struct freeze *fz;	/* frozen or merging (io/freeze/freeze.h), or NULL */
 	struct device_stats st;
 };
 
@@ -95,6 +102,20 @@ unsigned device_mtu(const struct device *d, const struct iface *ifc);
  * device): finish and answer every request in hand, waiting for its I/O
  * (this blocks the loop for as long), delayed replies sent at once. */
 void device_quiesce(struct device *d);
+
+/* Freeze d (aoexctl freeze): its writes go to a new shadow file path, at
+ * most max bytes of data (0: no limit); record names the file that lets a
+ * restart find it (in the state directory); rate bytes/s for the merge of
+ * a later thaw.  Writes back and syncs first (blocking the loop for as
+ * long).  0, or -1 and err. */
+int device_freeze(struct device *d, const char *path, uint64_t max, const char *record,
+		  uint64_t rate, char *err, size_t errlen);
+/* Thaw d: merge the shadow back in the background.  0, or -1 and err. */
+int device_thaw(struct device *d, char *err, size_t errlen);
+/* At start: a freeze recorded in record goes on (frozen or merging).
+ * 0 (also: none), or -1 and err when the shadow cannot be used. */
+int device_freeze_resume(struct device *d, const char *record, uint64_t rate,
+			 char *err, size_t errlen);
 
 /* Send the unsolicited Query Config advertisement on ifc: to broadcast, or
  * to each MAC of the mask list when it is not empty. */

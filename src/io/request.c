@@ -5,6 +5,7 @@
  */
 #include "config.h"
 #include "io/request.h"
+#include "io/wack.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "proto/aoe.h"
@@ -30,6 +31,7 @@ struct req *req_get(struct device *d)
 	r->gnext_unsent = NULL;
 	r->gtail = NULL;
 	r->gopen = false;
+	r->crc = r->wack = false;	/* set by req_fill(): nothing of the last use */
 	r->state = RQ_IO;
 	d->nfree--;
 	return r;
@@ -66,6 +68,17 @@ void req_send(struct iface *ifc, struct device *d, const uint8_t *frame, size_t 
 	iface_tx_put(ifc, aoe_pad(out, len));
 }
 
+void req_reply(struct req *r)
+{
+	if (r->wack) {		/* a write's reply: 36 bytes, no data */
+		wack_put(r->d, r->ifc, r->frame, r->crc);
+		return;
+	}
+	if (r->crc)
+		r->len = aoe_reply_crc(r->frame, r->len);
+	req_send(r->ifc, r->d, r->frame, r->len);
+}
+
 /* A request's reply may go once every reply of its group before it went. */
 void req_finish(struct req *r)
 {
@@ -73,13 +86,13 @@ void req_finish(struct req *r)
 
 	r->state = RQ_DONE;
 	if (!g) {
-		req_send(r->ifc, r->d, r->frame, r->len);
+		req_reply(r);
 		req_put(r);
 		return;
 	}
 	while (g->gnext_unsent && g->gnext_unsent->state == RQ_DONE) {
 		struct req *m = g->gnext_unsent;
-		req_send(m->ifc, m->d, m->frame, m->len);
+		req_reply(m);
 		g->gnext_unsent = m->next;
 		if (m != g)
 			req_put(m);
@@ -113,7 +126,7 @@ static void io_done(struct qio *io)
 		next = dup->next;
 		if (io->res < 0)
 			dup->len = ata_io_failed(dup->frame, &dup->ata);
-		req_send(dup->ifc, d, dup->frame, dup->len);
+		req_reply(dup);
 		req_put(dup);
 	}
 	r->dups = NULL;
@@ -167,6 +180,8 @@ void req_fill(struct req *r, struct iface *ifc, const uint8_t *reply,
 	r->ifc = ifc;
 	r->ata = o->ata;
 	r->len = o->len;
+	r->crc = o->crc;
+	r->wack = o->wack;
 	if (r->frame != reply)
 		memcpy(r->frame, reply, ATA_HDR_LEN);
 	memcpy(r->src, reply + AOE_OFF_DST, 6);	/* the reply goes to the sender */

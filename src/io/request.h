@@ -31,6 +31,8 @@ struct req {
 	struct req *gnext_unsent;	/* primary only: first reply not sent */
 	struct req *gtail;	/* primary only: last member linked */
 	bool gopen;		/* primary only: sub-reads still to be issued */
+	bool crc;		/* crc8x4 appended to the reply (aoe_reply_crc) */
+	bool wack;		/* the reply may share a frame (io/wack.h) */
 	struct loop_timer timer;	/* congestion delay */
 };
 
@@ -42,6 +44,9 @@ struct req *req_get(struct device *d);
 void req_put(struct req *r);
 /* Send len bytes of frame as a reply on ifc (copied into a TX slot). */
 void req_send(struct iface *ifc, struct device *d, const uint8_t *frame, size_t len);
+/* The finished reply of r, its data in place: with its crc8x4 check, or
+ * into a coalesced write ack frame. */
+void req_reply(struct req *r);
 /* r is answered: its reply goes once every reply of its group before it went. */
 void req_finish(struct req *r);
 /* The parts of a request that outlive the RX slot into r (the reply is

@@ -164,6 +164,30 @@ static void add_word(char *buf, size_t len, const char *w)
 	snprintf(buf + n, len - n, "%s%s", n ? ", " : "", w);
 }
 
+/* freeze-shadow set, or removed (a thaw), by a reload. */
+static void refreeze(struct registry *r, struct reg_dev *d, const struct conf_device *cd,
+		     char *what, size_t len)
+{
+	char err[400] = "", rec[CONF_PATH_MAX + 32];
+	int rc = 0;
+
+	if (cd->freeze_shadow[0] && !d->dev.fz && r->state_dir[0]) {
+		registry_freeze_record(r, d, rec, sizeof rec);
+		rc = device_freeze(&d->dev, cd->freeze_shadow, cd->freeze_max_size, rec,
+				   cd->tune.thaw_rate, err, sizeof err);
+		add_word(what, len, "frozen");
+	} else if (!cd->freeze_shadow[0] && d->dev.fz) {
+		rc = device_thaw(&d->dev, err, sizeof err);
+		add_word(what, len, "thawing");
+	} else {
+		snprintf(err, sizeof err, "freeze-shadow: %s", r->state_dir[0] ?
+			 "a frozen device keeps its shadow until it is thawed" : "no state directory");
+		rc = -1;
+	}
+	if (rc < 0)
+		log_err("reload: %s: %s", d->dev.name, err);
+}
+
 /* ACLs and broadcast are read from d->conf on every frame; IDENTIFY's
  * strings and read-only from the target; interfaces re-bound. */
 static void change_in_place(struct registry *r, struct reg_dev *d, const struct conf_device *cd)
@@ -195,6 +219,8 @@ static void change_in_place(struct registry *r, struct reg_dev *d, const struct 
 		add_word(what, sizeof what, "initial mask list (on restart)");
 	if (cd->broadcast != d->conf.broadcast)
 		add_word(what, sizeof what, "broadcast");
+	if (strcmp(cd->freeze_shadow, d->conf.freeze_shadow) != 0)
+		refreeze(r, d, cd, what, sizeof what);
 	ifaces = !conf_iface_names_equal(cd, &d->conf);
 	d->conf = *cd;
 	if (ifaces) {

@@ -378,7 +378,32 @@ int registry_start(struct registry *r, struct reg_dev *d, char *err, size_t errl
 		return -1;
 	d->started = true;
 	load_state(r, d);
+	/* a freeze (aoexctl freeze) outlives the process: frozen or merging
+	 * again, or the device does not start (its base alone is stale) */
+	if (r->state_dir[0]) {
+		char rec[CONF_PATH_MAX + 32];
+
+		registry_freeze_record(r, d, rec, sizeof rec);
+		if (device_freeze_resume(&d->dev, rec, tu->thaw_rate, err, errlen) < 0)
+			return -1;
+		if (!d->dev.fz && cd->freeze_shadow[0] &&
+		    device_freeze(&d->dev, cd->freeze_shadow, cd->freeze_max_size, rec,
+				  tu->thaw_rate, err, errlen) < 0)
+			return -1;
+	} else if (cd->freeze_shadow[0]) {
+		snprintf(err, errlen, "%s: freeze-shadow needs a state directory", d->dev.name);
+		return -1;
+	}
 	return 0;
+}
+
+void registry_freeze_record(const struct registry *r, const struct reg_dev *d, char *buf,
+			    size_t len)
+{
+	char p[CONF_PATH_MAX + 16];
+
+	state_path(r->state_dir, &d->dev.t, p, sizeof p);
+	snprintf(buf, len, "%s.freeze", p);
 }
 
 void registry_log_serving(const struct registry *r, const struct reg_dev *d)

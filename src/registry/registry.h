@@ -60,6 +60,9 @@ struct registry {
 };
 
 void registry_init(struct registry *r, struct loop *l, struct ifaces *ifs, const char *state_dir);
+/* The file in the state directory that records d's freeze (state dir set). */
+void registry_freeze_record(const struct registry *r, const struct reg_dev *d, char *buf,
+			    size_t len);
 /* Set the engine (before the first device starts). */
 void registry_set_engine(struct registry *r, struct engine *e, unsigned eng_max);
 

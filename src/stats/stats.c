@@ -108,6 +108,9 @@ static const struct stat_row device_rows[] = {
 	D("ext", "tag_random_skipped", C64, dev.st.tag_random_skipped)
 	D("ext", "bad_tables", C64, dev.t.st.drops[AOE_DROP_EXT_BADTABLE])
 	D("ext", "coalesce_waits", C64, dev.st.coalesce_waits)
+	D("ext", "crc_bad", C64, dev.t.st.drops[AOE_DROP_CRC])
+	D("ext", "wack_frames", C64, dev.st.wack_frames)
+	D("ext", "wack_acks", C64, dev.st.wack_acks)
 	D("acl", "acl_denied", C64, acl_denied)
 };
 

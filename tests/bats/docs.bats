@@ -98,6 +98,8 @@ conf_keys() {
 		echo 'acl lab { accept = {"02:00:00:00:0a:02"} }'
 		echo 'interface "eth*" { mtu = 1500 }'
 		echo 'device d1 { shelf = 1 slot = 2 path = "null:1M" }'
+		# --check prints freeze-shadow (and its max size) only when set
+		echo 'device d4 { shelf = 1 slot = 5 path = "/dev/null" freeze-shadow = "/tmp/d4.shadow" }'
 		if have_blkid; then
 			echo 'device d2 { shelf = 1 slot = 3 uuid = "0a1b2c3d-0000" }'
 			echo 'device d3 { shelf = 1 slot = 4 label = "nas" }'

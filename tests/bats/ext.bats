@@ -27,20 +27,6 @@ teardown() {
 
 # ------------------------------------------------------------ frame helpers
 
-# le16 N, le48 N: little-endian hex
-le16() { printf '%02x%02x' $(($1 & 255)) $(($1 >> 8 & 255)); }
-le48() { local i; for ((i = 0; i < 48; i += 8)); do printf '%02x' $(($1 >> i & 255)); done; }
-
-# strs NAME...: a string table, each name NUL-terminated, then the final NUL
-strs() {
-	local s
-	for s in "$@"; do
-		printf '%s' "$s" | tohex
-		printf '00'
-	done
-	printf '00'
-}
-
 # extreq TAG TABLEHEX [L [JUNKHEX]]: an Extensions request from us, L (default
 # the table's length) little-endian at 24, the table at 26, JUNK after it
 extreq() {

@@ -167,3 +167,109 @@ stale_run() {
 	assert_counter dup_writes 0
 	echo "# replayed write frames: $REPLAYED, sectors overwritten with stale data: $STALE" >&3
 }
+
+# ------------------------------------------------------------------ crc8x4
+# The bridge flips one bit of the payload (offset 36 on: the sector data,
+# and a read reply's check) in 5% of the frames that carry data, and sends
+# the frame on as it is: a valid Ethernet frame with damaged contents.
+
+FLIPS=$BATS_TEST_TMPDIR/flips
+
+# sector_diff A B: "SECTOR BITS" for every 512-byte sector where A and B
+# differ, BITS the number of bits that differ in it
+sector_diff() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+a, b = (open(p, 'rb').read() for p in sys.argv[1:3])
+for s in range(min(len(a), len(b)) // 512):
+    x, y = a[s * 512:(s + 1) * 512], b[s * 512:(s + 1) * 512]
+    if x != y:
+        print(s, sum(bin(p ^ q).count('1') for p, q in zip(x, y)))
+PY
+}
+
+# flipped_sectors DIR: the sectors the bridge damaged in direction DIR
+flipped_sectors() {
+	grep "^$1 " "$FLIPS" | grep -oE 'sector=[0-9]+' | cut -d= -f2 | sort -n
+}
+
+@test "faultbridge --flip: bad values refused, the log names each damaged sector" {
+	require_net
+	run "$FAULTBRIDGE" -a x -b y --flip 1.5
+	assert_failure 2
+	run "$FAULTBRIDGE" -a x -b y --flip-from 10
+	assert_failure 2
+	assert_output --partial "--flip-from"
+}
+
+@test "crc8x4: every damaged write is refused and sent again, every damaged read reply retried: disk and read-back exact" {
+	make_disk 8192
+	start_aoexd
+	start_bridge --seed 21 --flip 0.05 --flip-log "$FLIPS"
+	random_file "$W" 4096
+	aoex "${FAST[@]}" -x crc8x4 -w 16 write $T 1000 -f "$W" 2>"$W.err"
+	ref_put 1000 "$W"
+	grep -qx 'crc8x4: crc_bad=0' "$W.err" || fail "write: $(cat "$W.err")"
+	local ba ab
+	ba=$(grep -c '^ba ' "$FLIPS" || true)
+	aoex "${FAST[@]}" -x crc8x4 -w 16 read $T 0 8192 -o "$R" 2>"$R.err"
+	cmp "$R" "$REF"
+	ab=$(grep -c '^ab ' "$FLIPS" || true)
+	# the same through coalesced reads: sub-read replies carry the check too
+	aoex "${FAST[@]}" -x crc8x4 -w 8 read $T 0 8192 --coalesce 4 -o "$R.c" 2>"$R.c.err"
+	cmp "$R.c" "$REF"
+	local abc=$(( $(grep -c '^ab ' "$FLIPS") - ab ))
+	stop_bridge
+	stop_aoexd
+	assert_disk_is_ref
+	[ "$ba" -gt 0 ] && [ "$ab" -gt 0 ] && [ "$abc" -gt 0 ] ||
+		fail "too few flips to prove anything: ba=$ba ab=$ab coalesced=$abc"
+	[ "$(bcount ba flipped)" = "$ba" ] || fail "log and counter disagree: $(cat "$BRIDGE_OUT")"
+	# each damaged write frame dropped without a reply, counted once
+	assert_counter crc_bad "$ba"
+	# each damaged read reply caught by aoex, and the read sent again
+	grep -qx "crc8x4: crc_bad=$ab" "$R.err" || fail "read: $(cat "$R.err") (bridge damaged $ab)"
+	# a coalesced frame goes again whole when one of its replies fails:
+	# damaged repeats of replies already taken are ignored, not checked
+	local cbad
+	cbad=$(grep -oE '^crc8x4: crc_bad=[0-9]+' "$R.c.err" | cut -d= -f2)
+	[ "${cbad:-0}" -gt 0 ] && [ "$cbad" -le "$abc" ] ||
+		fail "coalesced read: $(cat "$R.c.err") (bridge damaged $abc)"
+	echo "# damaged write frames: $ba (crc_bad on aoexd: $ba), read replies: $ab (crc_bad on aoex: $ab), coalesced: $abc (crc_bad $cbad)" >&3
+}
+
+@test "without crc8x4: the damage lands, one bit in each damaged sector, on disk and in the read-back" {
+	make_disk 8192
+	start_aoexd
+	# writes only: every damaged frame reaches the disk (the default
+	# timeout, so no retransmission can repair one by chance)
+	start_bridge --seed 21 --flip 0.05 --dir ba --flip-log "$FLIPS"
+	random_file "$W" 4096
+	aoex -w 16 write $T 1000 -f "$W"
+	ref_put 1000 "$W"
+	stop_bridge
+	local ba diff
+	ba=$(bcount ba flipped)
+	[ "$ba" -gt 0 ] || fail "nothing flipped"
+	# disk vs what was sent, sector by sector: exactly the logged sectors,
+	# each with one bit different
+	diff=$(sector_diff "$DISK" "$REF")
+	[ "$(echo "$diff" | awk '{ print $1 }')" = "$(flipped_sectors ba)" ] ||
+		fail "damaged sectors on disk: $(echo "$diff" | tr '\n' ' '); flipped: $(flipped_sectors ba | tr '\n' ' ')"
+	echo "$diff" | awk '$2 != 1 { exit 1 }' || fail "a sector with more than one bit changed: $diff"
+	echo "# $ba write frames damaged; on disk, sector (bits): $(echo "$diff" | head -n 8 | awk '{ printf "%s (%s) ", $1, $2 }')..." >&3
+	# reads only: the disk is as it is now, the read-back differs from it
+	cp "$DISK" "$REF"
+	rm -f "$FLIPS"
+	start_bridge --seed 22 --flip 0.05 --dir ab --flip-log "$FLIPS"
+	aoex -w 16 read $T 0 8192 -o "$R"
+	stop_bridge
+	stop_aoexd
+	diff=$(sector_diff "$R" "$DISK")
+	[ -n "$diff" ] || fail "no read reply damaged"
+	[ "$(echo "$diff" | awk '{ print $1 }')" = "$(flipped_sectors ab)" ] ||
+		fail "damaged sectors read: $(echo "$diff" | tr '\n' ' '); flipped: $(flipped_sectors ab | tr '\n' ' ')"
+	echo "$diff" | awk '$2 != 1 { exit 1 }' || fail "a sector with more than one bit changed: $diff"
+	assert_counter crc_bad 0
+	echo "# $(bcount ab flipped) read replies damaged; read back, sector (bits): $(echo "$diff" | head -n 8 | awk '{ printf "%s (%s) ", $1, $2 }')..." >&3
+}

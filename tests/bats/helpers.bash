@@ -352,6 +352,44 @@ assert_counter_ge() {
 	[ "$v" -ge "$2" ] || { fail "counter $1=$v, expected at least $2"; return 1; }
 }
 
+# ------------------------------------------------ acknowledged writes, reload
+
+# (ACKS: the file of aoex write --log-acks, "LBA COUNT" lines)
+# assert_acked BASE FILE DISK: every acknowledged range holds FILE's bytes
+assert_acked() {
+	local base=$1 file=$2 disk=$3 lba n bad=0
+	[ -s "$ACKS" ] || fail "no acknowledged frame logged"
+	ACKED=$(awk '{ s += $2 } END { print s }' "$ACKS")
+	# one comparison per run of adjacent acknowledged frames, not per frame
+	while read -r lba n; do
+		if ! cmp -s <(sectors "$disk" "$lba" "$n") <(sectors "$file" $((lba - base)) "$n"); then
+			bad=$((bad + 1))
+			echo "acknowledged LBA $lba count $n is not on disk" >&2
+		fi
+	done < <(sort -n "$ACKS" | awk '
+		NR == 1 { a = $1; e = $1 + $2; next }
+		$1 <= e { if ($1 + $2 > e) e = $1 + $2; next }
+		{ print a, e - a; a = $1; e = $1 + $2 }
+		END { if (NR) print a, e - a }')
+	[ "$bad" -eq 0 ] || fail "$bad runs of acknowledged frames lost"
+}
+
+# acks_at_least BYTES: the writer's ack log has grown to BYTES (aoex writes
+# it in 4 KiB blocks: about 400 frames each)
+acks_at_least() { [ -f "$ACKS" ] && [ "$(stat -c %s "$ACKS")" -ge "$1" ]; }
+
+# hup: SIGHUP, wait for the reload's outcome line
+hup() {
+	local before
+	before=$(grep -c 'SIGHUP: ' "$LOG" || true)
+	kill -HUP "$AOEXD_PID"
+	for ((i = 0; i < 500; i++)); do
+		[ "$(grep -c 'SIGHUP: ' "$LOG")" -gt "$before" ] && return 0
+		sleep 0.01
+	done
+	fail "no SIGHUP outcome in the log"
+}
+
 # ---------------------------------------------------------------- backing
 
 # make_disk SECTORS: random contents in $DISK, the same in $REF
@@ -395,6 +433,20 @@ tohex() { od -An -v -tx1 ${1:+"$1"} | tr -d ' \n'; }
 
 # zeros N: N zero bytes in hex
 zeros() { [ "$1" -gt 0 ] && printf '%0*d' $(($1 * 2)) 0; return 0; }
+
+# le16 N, le48 N: little-endian hex
+le16() { printf '%02x%02x' $(($1 & 255)) $(($1 >> 8 & 255)); }
+le48() { local i; for ((i = 0; i < 48; i += 8)); do printf '%02x' $(($1 >> i & 255)); done; }
+
+# strs NAME...: an Extensions string table, each name NUL-terminated, then the final NUL
+strs() {
+	local s
+	for s in "$@"; do
+		printf '%s' "$s" | tohex
+		printf '00'
+	done
+	printf '00'
+}
 
 # pad60 HEX...: zero-padded to the 60-byte Ethernet minimum
 pad60() {

@@ -163,3 +163,38 @@ note() {
 		"KILL $(val restart2_stall_ms) ms; after target up $(val restart1_resume_ms)/$(val restart2_resume_ms) ms;" \
 		"$(val rounds) rounds, longest $(val round_max_ms) ms, elapsed $(val elapsed_s) s" >&3
 }
+
+@test "kernel aoe: ext4 mounted, synced and frozen in the guest: aoexctl freeze, the base copied is e2fsck -fn clean and stays so while the guest writes on; thaw under its writes" {
+	[ -z "${KI_TARGET:-}" ] || skip "aoexd only (aoexctl freeze)"
+	local st=$BATS_TEST_TMPDIR/state sock=$BATS_TEST_TMPDIR/ctl.sock
+	local ctl="${AOEXCTL:-$TOP_BUILDDIR/aoexctl} -s $sock"
+	TARGET+=(--state-dir "$st" --control "$sock")
+	# with the guest paused: freeze, copy the base, check the copy
+	local freeze="set -e; $ctl freeze e1.2 --shadow \$W/shadow
+		cp --sparse=always \"\$IMAGE\" \$W/copy
+		if e2fsck -fn \$W/copy >\$W/fsck.out 2>&1; then echo KI copy_fsck=clean
+		else echo KI copy_fsck=dirty; cat \$W/fsck.out >&2; fi"
+	# after two rounds of writes into the shadow: the base is still the
+	# copy; thaw, and wait for the merge while the guest writes on
+	local thaw="set -e
+		if cmp -s \"\$IMAGE\" \$W/copy; then echo KI base_unchanged=yes; else echo KI base_unchanged=no; fi
+		echo KI shadow_bytes=\$($ctl status | grep -oE 'shadow_bytes=[0-9]+' | cut -d= -f2)
+		$ctl thaw e1.2 >/dev/null
+		for i in \$(seq 600); do $ctl status | grep -q ' freeze=' || break; sleep 0.1; done
+		$ctl status | grep -q ' freeze=' && echo KI merged=no || echo KI merged=yes
+		[ ! -e \$W/shadow ] && echo KI shadow_removed=yes"
+	ki 1 2 --mtu 9000 --size-mb 48 --pattern-mb 8 --freeze-cmd "$freeze" --thaw-cmd "$thaw"
+	assert_success
+	assert_line "KI mkfs=ok"
+	assert_line "KI copy_fsck=clean"
+	assert_line "KI base_unchanged=yes"
+	assert_line "KI merged=yes"
+	assert_line "KI shadow_removed=yes"
+	assert_line --regexp "^KI freeze_rounds_frozen=[2-9]"
+	assert_line --regexp "^KI freeze_rounds_after=[2-9]"
+	assert_line "KI fs_files=match"
+	assert_line "KI io_errors=0"
+	assert_line "KI host_fsck=clean"
+	assert_line "KI result=pass"
+	echo "# frozen while the guest wrote $(val freeze_rounds_frozen) rounds ($(val shadow_bytes) bytes into the shadow), merged back, $(val rounds) rounds in all" >&3
+}

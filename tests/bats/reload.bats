@@ -57,18 +57,6 @@ wait_log() {
 	fail "no log line matching '$1' after ${2:-5} s"
 }
 
-# hup: SIGHUP, wait for the reload's outcome line
-hup() {
-	local before
-	before=$(grep -c 'SIGHUP: ' "$LOG" || true)
-	kill -HUP "$AOEXD_PID"
-	for ((i = 0; i < 500; i++)); do
-		[ "$(grep -c 'SIGHUP: ' "$LOG")" -gt "$before" ] && return 0
-		sleep 0.01
-	done
-	fail "no SIGHUP outcome in the log"
-}
-
 # conf_devices DEV...: a file with the named devices (d1 = e1.1 ... d3 = e1.3)
 conf_devices() {
 	local d

@@ -2,8 +2,9 @@
  * fuzz_ext.c - libFuzzer target for the AoEde Extensions core.
  *
  * Each input is a sequence of records, each one frame from one of up to
- * 128 initiators to a device on which initiators 0..2 start with
- * extensions negotiated.  Each frame also goes to the table parser alone
+ * 128 initiators to a device on which initiators 0..3 start with
+ * extensions negotiated (3: crc8x4, tag_inc_le, coalesced_read and
+ * aoexd_coalesced_ack).  Each frame also goes to the table parser alone
  * (and, when valid, to the negotiation on a fresh state):
  *
  *   [who] [knobs] [len lo] [len hi] [len bytes]
@@ -11,7 +12,8 @@
  *         whole frame, else command (1), tag (4) and the body after a
  *         synthesized AoE header for shelf 1 slot 2
  *   knobs bit 0: MTU 9000; bit 1: read-only; bit 2: the daemon reports the
- *         write as failed (forget_write); bit 3: answer the sub-reads
+ *         write as failed (forget_write); bit 3: answer the sub-reads;
+ *         bit 4: append the frame's crc8x4 check
  *
  * Besides ASan/UBSan it checks the promises of the outcome: replies fit
  * their buffer and one frame, an I/O lies inside the device, a duplicate
@@ -25,6 +27,7 @@
 #include <string.h>
 
 #include "proto/aoe.h"
+#include "proto/crc8x4.h"
 #include "proto/ext.h"
 #include "proto/target.h"
 #include "proto/wire.h"
@@ -59,7 +62,7 @@ static void handle(const uint8_t *f, size_t len, unsigned mtu, struct aoe_outcom
 
 static void negotiate(uint8_t who, const char *tab, size_t tlen)
 {
-	uint8_t f[64] = { 0 }, *copy;
+	uint8_t f[96] = { 0 }, *copy;
 	struct aoe_outcome o;
 
 	memcpy(f, MYMAC, 6);
@@ -71,7 +74,7 @@ static void negotiate(uint8_t who, const char *tab, size_t tlen)
 	f[AOE_OFF_CMD] = AOE_CMD_EXT;
 	put_le16(f + EXT_OFF_LEN_LE, (uint16_t)tlen);
 	memcpy(f + EXT_OFF_TABLE, tab, tlen);
-	handle(f, 60, 1500, &o, &copy);
+	handle(f, EXT_HDR_LEN + tlen < 60 ? 60 : EXT_HDR_LEN + tlen, 1500, &o, &copy);
 	check(o.v == AOE_V_REPLY);
 	free(copy);
 }
@@ -86,6 +89,7 @@ static void fresh_target(void)
 	negotiate(0, "tag_inc_le\0coalesced_read\0\0", 28);
 	negotiate(1, "tag_inc_be\0coalesced_read\0\0", 28);
 	negotiate(2, "tag_random\0\0", 12);
+	negotiate(3, "crc8x4\0tag_inc_le\0coalesced_read\0aoexd_coalesced_ack\0\0", 55);
 }
 
 /* Only a-z may change, and only to A-Z. */
@@ -155,7 +159,39 @@ static void check_reply(const uint8_t *req, size_t len, unsigned mtu,
 	check_io(o, len, mtu);
 }
 
-static void subreads(const uint8_t *req, size_t len, unsigned mtu, unsigned nsub)
+/* Whether the initiator mac has crc8x4 active now (any of them may have
+ * negotiated it). */
+static bool has_crc(const uint8_t mac[6])
+{
+	char buf[64];
+	uint8_t m[6];
+
+	for (unsigned i = 0; i < aoe_target_peer_count(&t); i++) {
+		aoe_target_peer_features(&t, i, m, buf, sizeof buf);
+		if (memcmp(m, mac, 6) == 0)
+			return strstr(buf, "crc8x4") != NULL;
+	}
+	return false;
+}
+
+/* crc8x4: only initiators that have it are checked and get checks; a
+ * reply with its check still fits one frame. */
+static void check_crc(const uint8_t *req, size_t len, unsigned mtu,
+		      const struct aoe_outcome *o, uint8_t *rep)
+{
+	bool peer = len >= AOE_HDR_LEN && has_crc(req + AOE_OFF_SRC);
+	size_t n;
+
+	if (o->drop == AOE_DROP_CRC || o->crc)
+		check(peer && o->cmd == AOE_CMD_ATA);
+	if (!o->crc || o->v == AOE_V_DROP)
+		return;
+	n = aoe_reply_crc(rep, o->len);
+	check(n == o->len || (n == o->len + CRC8X4_LEN && crc8x4_ok(rep, o->len)));
+	check(n <= mtu + 14u && n <= aoe_reply_capacity(mtu));
+}
+
+static void subreads(const uint8_t *req, size_t len, unsigned mtu, unsigned nsub, bool crc)
 {
 	static uint8_t sub[16384];
 	struct aoe_outcome s;
@@ -172,6 +208,8 @@ static void subreads(const uint8_t *req, size_t len, unsigned mtu, unsigned nsub
 		}
 		check(s.v == AOE_V_IO || s.v == AOE_V_REPLY);
 		check(s.len <= mtu + 14u && s.len <= sizeof sub);
+		s.crc = crc;	/* the daemon gives sub-reads the primary's */
+		check_crc(req, len, mtu, &s, sub);
 		check(memcmp(sub + AOE_OFF_TAG, req + CR_OFF_DESC + i * CR_DESC_LEN, 4) == 0);
 		check(s.v != AOE_V_IO || s.ata.op == ATA_OP_READ);
 		check_io(&s, len, mtu);
@@ -180,7 +218,7 @@ static void subreads(const uint8_t *req, size_t len, unsigned mtu, unsigned nsub
 
 static void check_features(void)
 {
-	char buf[40], small[6];
+	char buf[80], small[6];
 	uint8_t mac[6];
 
 	for (unsigned i = 0; i < aoe_target_peer_count(&t); i++) {
@@ -214,7 +252,7 @@ static size_t frame(uint8_t who, const uint8_t *b, size_t n, uint8_t *f)
 
 static void one_record(uint8_t who, uint8_t knobs, const uint8_t *b, size_t n)
 {
-	static uint8_t f[10000];
+	static uint8_t f[10000 + CRC8X4_LEN];
 	unsigned mtu = (knobs & 1) ? 9000 : 1500;
 	struct aoe_outcome o;
 	uint8_t *req;
@@ -222,14 +260,21 @@ static void one_record(uint8_t who, uint8_t knobs, const uint8_t *b, size_t n)
 
 	if (len == 0)
 		return;
+	if ((knobs & 16) && len >= CRC8X4_FROM)
+		len = crc8x4_append(f, len);
 	t.ata.readonly = knobs & 2;
 	fuzz_parser(f, len);
 	handle(f, len, mtu, &o, &req);
 	check_reply(req, len, mtu, &o);
+	check_crc(req, len, mtu, &o, out);
+	/* only a write's 36-byte reply may share a frame */
+	if (o.wack)
+		check((o.v == AOE_V_IO && o.ata.op == ATA_OP_WRITE) ||
+		      (o.v == AOE_V_DUPWRITE && o.len == ATA_HDR_LEN));
 	if ((knobs & 4) && o.v == AOE_V_IO && o.ata.op == ATA_OP_WRITE)
 		aoe_target_forget_write(&t, req + AOE_OFF_SRC, req + AOE_OFF_TAG);
 	if (knobs & 8)
-		subreads(req, len, mtu, o.nsub);
+		subreads(req, len, mtu, o.nsub, o.crc);
 	free(req);
 }
 

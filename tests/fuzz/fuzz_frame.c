@@ -10,19 +10,22 @@
  *         (nothing, tag_inc_be, congestion, tag_inc_be + coalesced_read);
  *         bit 4: read-only; bit 5: a 64-sector device (else 4096);
  *         bit 6: mask list = {0, 1}; bit 7: initiator 1 holds a reservation.
+ *         Initiator 2 always has crc8x4 and tag_inc_le.
  *   record [who] [knobs] [len lo] [len hi] [len bytes]
  *   who   bits 0-2: sender 02:00:00:00:01:0<n> (7: the broadcast address);
  *         bit 6: sent to the broadcast address; bit 7: the bytes are a
  *         whole frame, else they start at the Ethertype (offset 12)
  *   knobs bit 0: MTU 9000; bit 1: the daemon reports the write as failed;
- *         bit 2: answer the sub-reads
+ *         bit 2: answer the sub-reads; bit 3: append the frame's crc8x4
+ *         check (so writes of initiator 2 can pass it)
  *
  * Besides ASan/UBSan it checks the dispatcher's promises: a reply fits its
  * buffer and one frame; an I/O lies inside the device and writes only what
  * the frame carries, never on a read-only device; a masked-out sender gets
  * no answer; a sender reserved out gets no I/O and no sub-reads; a
  * duplicate write writes nothing; sub-read replies carry their
- * descriptor's tag.
+ * descriptor's tag; only the crc8x4 initiator's writes are refused by the
+ * check, only its replies get one, and a reply with its check still fits.
  */
 #include "config.h"
 
@@ -31,6 +34,7 @@
 #include <string.h>
 
 #include "proto/aoe.h"
+#include "proto/crc8x4.h"
 #include "proto/target.h"
 #include "proto/wire.h"
 
@@ -93,6 +97,7 @@ static void setup(uint8_t s)
 	t.bufcnt = 16;
 	t.ata.sectors = (s & 32) ? 64 : 4096;
 	t.ata.readonly = s & 16;
+	NEG(2, "crc8x4\0tag_inc_le\0");
 	switch (s & 3) {
 	case 1: NEG(0, "coalesced_read\0"); break;
 	case 2: NEG(0, "tag_inc_le\0coalesced_read\0"); break;
@@ -117,7 +122,7 @@ static void setup(uint8_t s)
 		send(1, AOE_CMD_RESERVE, r, sizeof r);
 	}
 	check(t.mask.n == ((s & 64) ? 2u : 0u) && t.res.n == ((s & 128) ? 1u : 0u));
-	check(aoe_target_peer_count(&t) == !!(s & 3) + !!(s & 12));
+	check(aoe_target_peer_count(&t) == 1u + !!(s & 3) + !!(s & 12));
 }
 
 static void check_io(const struct aoe_outcome *o, size_t len, unsigned mtu)
@@ -153,7 +158,42 @@ static void check_access(const uint8_t *req, size_t len, const struct aoe_outcom
 		check(o->len == ATA_HDR_LEN && o->ata.op == ATA_OP_NONE);
 }
 
-static void subreads(const uint8_t *req, size_t len, unsigned mtu, unsigned nsub)
+/* Whether the initiator mac has crc8x4 active now (any of them may have
+ * negotiated it). */
+static bool has_crc(const uint8_t mac[6])
+{
+	char buf[64];
+	uint8_t m[6];
+
+	for (unsigned i = 0; i < aoe_target_peer_count(&t); i++) {
+		aoe_target_peer_features(&t, i, m, buf, sizeof buf);
+		if (memcmp(m, mac, 6) == 0)
+			return strstr(buf, "crc8x4") != NULL;
+	}
+	return false;
+}
+
+/* crc8x4: only frames of an initiator that has it are refused by it or
+ * get it, and the reply with its check (data in place) still fits one frame. */
+static void check_crc(const uint8_t *req, size_t len, unsigned mtu, struct aoe_outcome *o,
+		      uint8_t *rep)
+{
+	bool peer = len >= AOE_HDR_LEN && has_crc(req + AOE_OFF_SRC);
+	size_t n;
+
+	if (o->drop == AOE_DROP_CRC)
+		check(peer && o->cmd == AOE_CMD_ATA);
+	if (!o->crc)
+		return;
+	check(peer && o->cmd == AOE_CMD_ATA);
+	if (o->v == AOE_V_DROP)
+		return;
+	n = aoe_reply_crc(rep, o->len);
+	check(n == o->len || (n == o->len + CRC8X4_LEN && crc8x4_ok(rep, o->len)));
+	check(n <= mtu + 14u && n <= aoe_reply_capacity(mtu));
+}
+
+static void subreads(const uint8_t *req, size_t len, unsigned mtu, unsigned nsub, bool crc)
 {
 	struct aoe_outcome s;
 
@@ -161,6 +201,8 @@ static void subreads(const uint8_t *req, size_t len, unsigned mtu, unsigned nsub
 		aoe_target_subread(&t, req, len, i, MYMAC, mtu, sub, &s);
 		check(s.v == AOE_V_IO || s.v == AOE_V_REPLY);
 		check(s.len <= mtu + 14u);
+		s.crc = crc;	/* the daemon gives sub-reads the primary's */
+		check_crc(req, len, mtu, &s, sub);
 		check(memcmp(sub + AOE_OFF_TAG, req + CR_OFF_DESC + i * CR_DESC_LEN, 4) == 0);
 		check(s.v != AOE_V_IO || s.ata.op == ATA_OP_READ);
 		check_io(&s, len, mtu);
@@ -182,10 +224,13 @@ static size_t frame(uint8_t who, const uint8_t *b, size_t n, uint8_t *f)
 
 static void one_record(uint8_t who, uint8_t knobs, const uint8_t *b, size_t n)
 {
-	static uint8_t f[MAX_FRAME + 12];
+	static uint8_t f[MAX_FRAME + 12 + CRC8X4_LEN];
 	unsigned mtu = (knobs & 1) ? 9000 : 1500;
 	size_t len = frame(who, b, n, f);
 	bool masked_out = false, reserved_out = false;
+
+	if ((knobs & 8) && len >= CRC8X4_FROM)
+		len = crc8x4_append(f, len);
 	struct aoe_outcome o;
 	uint8_t *req;
 
@@ -204,10 +249,11 @@ static void one_record(uint8_t who, uint8_t knobs, const uint8_t *b, size_t n)
 			check(o.len <= mtu + 14u);
 	}
 	check_io(&o, len, mtu);
+	check_crc(req, len, mtu, &o, out);
 	if ((knobs & 2) && o.v == AOE_V_IO && o.ata.op == ATA_OP_WRITE)
 		aoe_target_forget_write(&t, req + AOE_OFF_SRC, req + AOE_OFF_TAG);
 	if (knobs & 4)
-		subreads(req, len, mtu, o.nsub);
+		subreads(req, len, mtu, o.nsub, o.crc);
 	check(aoe_target_peer_count(&t) <= AOE_PEERS_MAX);
 	free(req);
 }

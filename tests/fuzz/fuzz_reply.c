@@ -24,7 +24,9 @@
 
 #include "proto/aoe.h"
 #include "proto/ext.h"
+#include "proto/crc8x4.h"
 #include "proto/request.h"
+#include "proto/wack.h"
 #include "proto/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -67,6 +69,26 @@ static void fuzz_fixed(const uint8_t *rep, size_t len)
 		check(qc.cslen <= len - QC_HDR_LEN && qc.cslen <= QC_CS_MAX);
 	check(req_parse_ata(rep, len, &r) == (len >= ATA_HDR_LEN));
 	check(r.len == len);
+	if (len >= ATA_HDR_LEN) {
+		/* crc8x4: a reply taken as sound with data is its check */
+		size_t data = req_ata_reply_data(rep);
+		if (req_ata_crc_ok(rep, len, data, get_le48(rep + ATA_OFF_LBA)) && data &&
+		    len >= ATA_HDR_LEN + data + CRC8X4_LEN)
+			check(crc8x4_ok(rep, ATA_HDR_LEN + data));
+		/* coalesced write acks: entries lie inside the frame */
+		for (int crc = 0; crc < 2; crc++) {
+			bool bad;
+			unsigned n = wack_count(rep, len, crc, &bad);
+			uint8_t one[ATA_HDR_LEN];
+
+			check(!(bad && n));
+			check(!n || WACK_OFF_ENTRY + (size_t)n * WACK_ENTRY_LEN <= len);
+			for (unsigned i = 0; i < n; i++) {
+				wack_entry(rep, i, one);
+				check(memcmp(one, rep, 20) == 0);
+			}
+		}
+	}
 	if (len < ATA_HDR_LEN)
 		check(req_ata_failed(&r));
 	if (req_parse_mask(rep, len, &m)) {

@@ -1,7 +1,7 @@
 /*
  * faultbridge.c - a faulty Ethernet wire for tests: forwards frames between
  * two interfaces and, from a fixed seed, drops, duplicates, delays,
- * reorders and replays them.
+ * reorders and replays them, or flips one bit of a data frame's payload.
  *
  * The test kernel has no netem, so this is how the bats suites put loss,
  * duplication, reordering and stale retransmissions between an initiator
@@ -60,6 +60,18 @@ static const char help_text[] =
 "      --only-writes      fault only AoE ATA requests with the write flag\n"
 "      --replay-writes    replay only those (other faults as configured)\n"
 "      --all              fault every frame, not just AoE\n"
+"      --flip P           flip one bit, chosen at random, in the payload of an\n"
+"                         AoE ATA frame that carries sector data (36 + 512\n"
+"                         bytes or more: write requests, read and IDENTIFY\n"
+"                         replies) with probability P; the Ethernet and AoE\n"
+"                         headers stay valid and the frame is sent on as it\n"
+"                         is (the sending NIC computes a fresh FCS), so the\n"
+"                         damage reaches the other end: what crc8x4 catches\n"
+"      --flip-from OFF    first byte offset a flip may hit (default 36: the\n"
+"                         data and what follows it; 24: the ATA header too)\n"
+"      --flip-log FILE    one line per flip: DIR tag=0xT lba=L off=O bit=B\n"
+"                         sector=S (L + (O - 36) / 512, or 'header', or\n"
+"                         'after' for the bytes past the data: a check)\n"
 "      --duration S       exit after S seconds (default: run until SIGTERM)\n"
 "      --ready FILE       create FILE once both sockets are open\n"
 "  -h, --help             this text\n"
@@ -68,6 +80,7 @@ static const char help_text[] =
 "At exit (SIGTERM, SIGINT, --duration) and on SIGUSR1 it prints per\n"
 "direction, to stdout:\n"
 "  faultbridge: ab forwarded=N dropped=N duplicated=N reordered=N replayed=N held_max=N\n"
+"  pool_full=N flipped=N\n"
 "forwarded counts frames sent (duplicates and replays included), replayed\n"
 "the stale copies sent; held_max the most frames waiting at once.  Frames still waiting at exit are\n"
 "discarded.  Exit 0, or 1 with a message when a socket fails.\n";
@@ -82,15 +95,17 @@ struct held {
 };
 
 struct dstats {
-	unsigned long long forwarded, dropped, duplicated, reordered, replayed, lost_pool;
+	unsigned long long forwarded, dropped, duplicated, reordered, replayed, lost_pool, flipped;
 };
 
 static struct {
-	double drop, dup, reorder, replay;
+	double drop, dup, reorder, replay, flip;
 	uint64_t delay_ns, reorder_ns, replay_ns;
+	size_t flip_from;
+	FILE *flip_log;
 	int dirmask;		/* bit 0: ab, bit 1: ba */
 	bool only_writes, all, replay_writes;
-} cfg = { .reorder_ns = 5000000ull, .replay_ns = 1000000000ull, .dirmask = 3 };
+} cfg = { .reorder_ns = 5000000ull, .replay_ns = 1000000000ull, .dirmask = 3, .flip_from = 36 };
 
 static struct held pool[POOL];
 static unsigned held_now, held_max;
@@ -135,9 +150,9 @@ static void print_stats(void)
 
 	for (int d = 0; d < 2; d++)
 		printf("faultbridge: %s forwarded=%llu dropped=%llu duplicated=%llu reordered=%llu "
-		       "replayed=%llu held_max=%u pool_full=%llu\n", name[d], st[d].forwarded,
-		       st[d].dropped, st[d].duplicated, st[d].reordered, st[d].replayed, held_max,
-		       st[d].lost_pool);
+		       "replayed=%llu held_max=%u pool_full=%llu flipped=%llu\n", name[d],
+		       st[d].forwarded, st[d].dropped, st[d].duplicated, st[d].reordered,
+		       st[d].replayed, held_max, st[d].lost_pool, st[d].flipped);
 	fflush(stdout);
 }
 
@@ -199,6 +214,39 @@ static bool is_aoe_write(const uint8_t *f, size_t len)
 	       f[19] == 0x00 && (f[24] & 0x01);
 }
 
+/* An AoE ATA frame carrying at least one sector after its 36-byte header. */
+static bool carries_data(const uint8_t *f, size_t len)
+{
+	return len >= 36 + 512 && f[12] == 0x88 && f[13] == 0xa2 && f[19] == 0x00;
+}
+
+/* Flip one bit of f at an offset from cfg.flip_from on, and log it. */
+static void flip(int dir, uint8_t *f, size_t len)
+{
+	size_t bit = (size_t)(rnd() * (double)((len - cfg.flip_from) * 8));
+	size_t off = cfg.flip_from + bit / 8;
+	unsigned long long lba = 0;
+
+	if (off >= len)		/* rnd() < 1, but keep it in the frame */
+		off = len - 1;
+	for (int i = 5; i >= 0; i--)
+		lba = lba << 8 | f[28 + i];
+	f[off] ^= (uint8_t)(1u << (bit % 8));
+	st[dir].flipped++;
+	if (!cfg.flip_log)
+		return;
+	fprintf(cfg.flip_log, "%s tag=0x%02x%02x%02x%02x lba=%llu off=%zu bit=%zu sector=",
+		dir ? "ba" : "ab", f[20], f[21], f[22], f[23], lba & 0x0FFFFFFFFFFFFULL, off,
+		bit % 8);
+	if (off < 36)
+		fputs("header\n", cfg.flip_log);
+	else if (off < 36 + (len - 36) / 512 * 512)
+		fprintf(cfg.flip_log, "%llu\n", (lba & 0x0FFFFFFFFFFFFULL) + (off - 36) / 512);
+	else
+		fputs("after\n", cfg.flip_log);
+	fflush(cfg.flip_log);
+}
+
 static bool faulted(int dir, const uint8_t *f, size_t len)
 {
 	if (!(cfg.dirmask & (1 << dir)))
@@ -208,7 +256,7 @@ static bool faulted(int dir, const uint8_t *f, size_t len)
 	return cfg.all || (len >= 14 && f[12] == 0x88 && f[13] == 0xa2);
 }
 
-static void handle(int dir, const uint8_t *f, size_t len)
+static void handle(int dir, uint8_t *f, size_t len)
 {
 	uint64_t now = now_ns(), due = now + cfg.delay_ns;
 
@@ -216,6 +264,10 @@ static void handle(int dir, const uint8_t *f, size_t len)
 		send_out(dir, f, len);
 		return;
 	}
+	/* drawn only when asked for: the other faults' pattern stays as it
+	 * was for a given seed */
+	if (cfg.flip > 0 && carries_data(f, len) && len > cfg.flip_from && chance(cfg.flip))
+		flip(dir, f, len);
 	/* the same draws in the same order for every frame, whatever the
 	 * outcome: the fault pattern depends only on the seed and the count */
 	bool drop = chance(cfg.drop), dup = chance(cfg.dup);
@@ -323,7 +375,9 @@ int main(int argc, char **argv)
 		{ "replay-after", required_argument, NULL, 7 }, { "dir", required_argument, NULL, 8 },
 		{ "only-writes", no_argument, NULL, 9 }, { "all", no_argument, NULL, 10 },
 		{ "duration", required_argument, NULL, 11 }, { "ready", required_argument, NULL, 12 },
-		{ "replay-writes", no_argument, NULL, 13 }, { "help", no_argument, NULL, 'h' }, { 0 }
+		{ "replay-writes", no_argument, NULL, 13 }, { "flip", required_argument, NULL, 14 },
+		{ "flip-from", required_argument, NULL, 15 },
+		{ "flip-log", required_argument, NULL, 16 }, { "help", no_argument, NULL, 'h' }, { 0 }
 	};
 	const char *ifa = NULL, *ifb = NULL, *ready = NULL;
 	uint64_t seed = 1, end = 0;
@@ -354,6 +408,22 @@ int main(int argc, char **argv)
 		case 11: end = now_ns() + ms(optarg, "--duration") * 1000ull; break;
 		case 12: ready = optarg; break;
 		case 13: cfg.replay_writes = true; break;
+		case 14: cfg.flip = prob(optarg, "--flip"); break;
+		case 15:
+			cfg.flip_from = strtoul(optarg, NULL, 10);
+			if (cfg.flip_from < 24 || cfg.flip_from > FRAME_MAX) {
+				fprintf(stderr, "faultbridge: --flip-from: 24..%d, not '%s'\n",
+					FRAME_MAX, optarg);
+				return 2;
+			}
+			break;
+		case 16:
+			if (!(cfg.flip_log = fopen(optarg, "w"))) {
+				fprintf(stderr, "faultbridge: --flip-log %s: %s\n", optarg,
+					strerror(errno));
+				return 1;
+			}
+			break;
 		case 'h': fputs(help_text, stdout); return 0;
 		default: fputs("Try 'faultbridge --help'.\n", stderr); return 2;
 		}

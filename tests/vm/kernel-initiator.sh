@@ -80,6 +80,15 @@ Options:
   --rate RATE         shape both bridge ports (tap and veth, so both
                       directions) with a tc token bucket of RATE, e.g. 1gbit
                       (tbf, burst 256 KiB or $KI_TBF_BURST, latency 20 ms)
+  --freeze-cmd CMD    the same scenario, without restarts: after two rounds
+                      the host asks the guest to pause (sync, fsfreeze --freeze),
+                      runs CMD (bash; IMAGE and W, a scratch directory, in
+                      its environment; its stdout goes to the output, e.g.
+                      aoexctl freeze, a copy of IMAGE, e2fsck -fn on it),
+                      lets the guest go on (fsfreeze --unfreeze) for two rounds,
+                      runs --thaw-cmd CMD2 the same way (e.g. cmp IMAGE with
+                      the copy, aoexctl thaw, wait for the merge), waits two
+                      more rounds, then stops it as usual
   --prepare           only build (or find) the cached base initramfs, print
                       its path and exit; no TARGET_CMD needed
 EOF
@@ -91,7 +100,7 @@ die() { echo "kernel-initiator: $*" >&2; echo "KI result=fail reason=$(echo "$*"
 # ---- options
 MTU=1500 SHELF=1 SLOT=2 IMAGE='' SIZE_MB=64 PMB=16 FS=0 KEEP=0
 CACHE=${KI_CACHE_DIR:-/tmp/aoexd-ki-cache} TIMEOUT=170 DEAD=30 MAXOUT='' DISC=30 MEM=512 KERNEL=''
-PREPARE=0 FAULTS='' RESTARTS='' DOWN=2.5 BENCH='' BRS=10 BQD=32 RATE=
+PREPARE=0 FAULTS='' RESTARTS='' DOWN=2.5 BENCH='' BRS=10 BQD=32 RATE= FREEZE_CMD='' THAW_CMD=''
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--mtu) MTU=$2; shift 2 ;;
@@ -111,6 +120,8 @@ while [ $# -gt 0 ]; do
 	--kernel) KERNEL=$2; shift 2 ;;
 	--faults) FAULTS=$2; shift 2 ;;
 	--restarts) RESTARTS=$2; shift 2 ;;
+	--freeze-cmd) FREEZE_CMD=$2; shift 2 ;;
+	--thaw-cmd) THAW_CMD=$2; shift 2 ;;
 	--down-s) DOWN=$2; shift 2 ;;
 	--prepare) PREPARE=1; shift ;;
 	--bench) BENCH=$2; shift 2 ;;
@@ -129,7 +140,7 @@ done
 [ "$PMB" -ge 1 ] || die "pattern must be at least 1 MiB"
 case "$DOWN" in '' | *[!0-9.]*) die "--down-s needs a number" ;; esac
 if [ -n "$BENCH" ]; then
-	{ [ -z "$RESTARTS" ] && [ "$FS" = 0 ] && [ -z "$FAULTS" ]; } || die "--bench is a scenario of its own (no --fs, --restarts, --faults)"
+	{ [ -z "$RESTARTS$FREEZE_CMD" ] && [ "$FS" = 0 ] && [ -z "$FAULTS" ]; } || die "--bench is a scenario of its own (no --fs, --restarts, --freeze-cmd, --faults)"
 	PMB=1	# the pattern is not used
 	if [ -z "$IMAGE" ] && [ "$SIZE_MB" -lt "$BENCH" ]; then SIZE_MB=$BENCH; fi
 fi
@@ -137,7 +148,9 @@ if [ -n "$RATE" ]; then
 	case "$RATE" in *[!0-9a-zA-Z.]* | '') die "--rate takes a tc rate such as 1gbit" ;; esac
 	command -v tc >/dev/null || die "tc (iproute2) missing"
 fi
-if [ -n "$RESTARTS" ]; then
+# the file-system scenario: restarts, a freeze, or both
+FSSCEN=$RESTARTS$FREEZE_CMD
+if [ -n "$FSSCEN" ]; then
 	[ -n "$IMAGE" ] || die "--restarts needs --image (the host checks it with e2fsck)"
 	[ "$FS" = 0 ] || die "--restarts and --fs are different scenarios"
 	command -v e2fsck >/dev/null || die "e2fsck missing (apt-get install e2fsprogs)"
@@ -323,7 +336,7 @@ kill -0 "$TPID" 2>/dev/null || {
 append="console=ttyS0 loglevel=4 panic=1 mitigations=off"
 append="$append ki.shelf=$SHELF ki.slot=$SLOT ki.mtu=$MTU ki.pmb=$PMB ki.poff=$POFF"
 append="$append ki.fs=$FS ki.md5=$PMD5 ki.disc=$DISC ki.dead=$DEAD${MAXOUT:+ ki.maxout=$MAXOUT}"
-[ -n "$RESTARTS" ] && append="$append ki.scen=restart ki.rmax=$((TIMEOUT - 30))"
+[ -n "$FSSCEN" ] && append="$append ki.scen=restart ki.rmax=$((TIMEOUT - 30))"
 [ -n "$BENCH" ] && append="$append ki.scen=bench ki.bmb=$BENCH ki.brs=$BRS ki.bqd=$BQD"
 : >"$W/results.log"
 # Third serial port (guest ttyS2): host-to-guest control, a qemu "pipe"
@@ -393,6 +406,7 @@ drive_restarts() {
 		echo "KI restart${k}_stall_ms=$((t_res - t_kill))"
 		echo "KI restart${k}_resume_ms=$((t_res - t_up))"
 	done
+	[ -z "$FREEZE_CMD" ] || drive_freeze || return
 	# Two more rounds after the last restart, then stop the guest's loop.
 	wait_rounds $(($(rounds) + 2)) || { restart_fail=no_progress_after_restarts; return; }
 	echo "KI restarts_done=$k"
@@ -432,7 +446,32 @@ drive_marks() {
 if [ -n "$BENCH" ]; then
 	drive_marks >"$W/marks.txt"
 fi
-if [ -n "$RESTARTS" ]; then
+# drive_freeze: the guest pauses with its file system synced and frozen,
+# the host runs FREEZE_CMD, the guest goes on
+drive_freeze() {
+	wait_rounds $(($(rounds) + 2)) || { restart_fail=freeze_no_progress_before; return 1; }
+	{ echo pause >&9; } 9<>"$W/ctl.in"
+	while ! tr -d '\r' <"$W/results.log" | grep -q '^KI paused='; do
+		kill -0 "$QPID" 2>/dev/null && [ "$SECONDS" -lt $((deadline - 20)) ] ||
+			{ restart_fail=freeze_no_pause; return 1; }
+		sleep 0.1
+	done
+	mkdir -p "$W/freeze"
+	IMAGE=$IMAGE W=$W/freeze bash -c "$FREEZE_CMD" 2>"$W/freeze.err" ||
+		{ cat "$W/freeze.err" >&2; restart_fail=freeze_cmd_failed; }
+	{ echo go >&9; } 9<>"$W/ctl.in"
+	[ -z "$restart_fail" ] || return 1
+	local n
+	n=$(rounds)
+	wait_rounds $((n + 2)) || { restart_fail=freeze_no_progress_frozen; return 1; }
+	echo "KI freeze_rounds_frozen=$(($(rounds) - n))"
+	IMAGE=$IMAGE W=$W/freeze bash -c "${THAW_CMD:-true}" 2>"$W/thaw.err" ||
+		{ cat "$W/thaw.err" >&2; restart_fail=thaw_cmd_failed; return 1; }
+	n=$(rounds)
+	wait_rounds $((n + 2)) || { restart_fail=freeze_no_progress_after; return 1; }
+	echo "KI freeze_rounds_after=$(($(rounds) - n))"
+}
+if [ -n "$FSSCEN" ]; then
 	drive_restarts
 	# Read-write open: never blocks, even if qemu (the reader) is gone.
 	{ echo stop >&9; } 9<>"$W/ctl.in"
@@ -504,7 +543,7 @@ if [ -n "$IMAGE" ] && [ "$(get write)" = ok ]; then
 	fi
 fi
 echo "KI host_cmp=$hostcmp"
-if [ -n "$RESTARTS" ]; then
+if [ -n "$FSSCEN" ]; then
 	# The target is stopped, so the image is quiescent.
 	e2fsck -fn "$IMAGE" >"$W/fsck.out" 2>&1
 	rc=$?
@@ -524,7 +563,7 @@ req guest_boot ok
 req discover ok
 if [ -n "$BENCH" ]; then
 	req bench ok
-elif [ -n "$RESTARTS" ]; then
+elif [ -n "$FSSCEN" ]; then
 	req mkfs ok
 	req fs_files match
 else
@@ -534,10 +573,10 @@ else
 fi
 [ "$FS" = 1 ] && { req mkfs ok; req fs_files match; req fsck clean; }
 req guest_done pass
-[ -z "$FAULTS$RESTARTS" ] || req io_errors 0
+[ -z "$FAULTS$FSSCEN" ] || req io_errors 0
 [ -n "$reason" ] || [ $alive = yes ] || reason="target_died"
-[ -n "$reason" ] || [ -n "$RESTARTS$BENCH" ] || [ -z "$IMAGE" ] || [ $hostcmp = match ] || reason="host_cmp=$hostcmp"
-if [ -n "$RESTARTS" ]; then
+[ -n "$reason" ] || [ -n "$FSSCEN$BENCH" ] || [ -z "$IMAGE" ] || [ $hostcmp = match ] || reason="host_cmp=$hostcmp"
+if [ -n "$FSSCEN" ]; then
 	[ -n "$reason" ] || [ "$host_fsck" = clean ] || reason="host_fsck=$host_fsck"
 fi
 

@@ -5,6 +5,8 @@
 # SLOTS files with an FMB-MiB slice of /pattern, fsync, sync" until the host
 # writes "stop" on the third serial port (ttyS2).  Meanwhile the host stops
 # and restarts the target; it sees our progress in the "KI round=" lines.
+# A "pause" from the host (once) syncs and freezes the file system until
+# its "go": the host freezes the export and copies it meanwhile.
 # At the end: sync, umount, drop caches, remount read-only and md5-check
 # every file against the slice it was last written from.  Files live in the
 # page cache between rounds, so only that remount proves the target has them.
@@ -33,7 +35,20 @@ mount -t ext4 "$DEV" /mnt || { res "mount=fail"; finish fail; }
 res "fsload=start"
 r=0 maxms=0 ok=1
 tend=$(($(now_us) + RMAX * 1000000))
+paused=0
 while ! grep -q stop /tmp/ctl; do
+	# the host asks for a pause once (kernel-initiator.sh --freeze-cmd):
+	# everything on the device and the file system frozen, as a backup
+	# tool's freeze hook would leave it, until the host says go
+	if [ $paused = 0 ] && grep -q pause /tmp/ctl; then
+		sync
+		busybox fsfreeze --freeze /mnt || { res "fsfreeze=fail"; ok=0; break; }
+		res "paused=$r"
+		while ! grep -q go /tmp/ctl; do sleep 0.1; done
+		busybox fsfreeze --unfreeze /mnt
+		res "resumed=$r"
+		paused=1
+	fi
 	s=$((r % SLOTS))
 	off=$((r % (PMB - FMB + 1)))
 	t0=$(now_us)

@@ -43,6 +43,12 @@ struct eng_io {
 	/* engine-private */
 	struct eng_io *next;
 	void *priv;		/* the kernel's iocb */
+	/* the freeze layer's (io/freeze/freeze.c) while it holds the I/O */
+	void (*fz_done)(struct eng_io *io);
+	struct backing *fz_b;
+	uint64_t fz_off;
+	struct eng_io *fz_next;
+	void *fz_ctx;
 };
 
 enum engine_kind { ENGINE_AIO, ENGINE_SYNC };

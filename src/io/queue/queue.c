@@ -153,6 +153,15 @@ static void bounce_copy(struct qbatch *bt, bool to_members)
 	}
 }
 
+/* To the engine, or to the freeze layer of a frozen export. */
+static void submit_io(struct dq *q, struct eng_io *io)
+{
+	if (q->fz)
+		freeze_submit(q->fz, io);
+	else
+		engine_submit(q->e, io);
+}
+
 static void submit_span(struct qbatch *bt, enum eng_op op)
 {
 	struct dq *q = bt->q;
@@ -163,7 +172,7 @@ static void submit_span(struct qbatch *bt, enum eng_op op)
 	bt->io.off = bt->lo;
 	bt->io.len = bt->iov[0].iov_len;
 	bt->io.iovcnt = 1;
-	engine_submit(q->e, &bt->io);
+	submit_io(q, &bt->io);
 }
 
 static void batch_done(struct eng_io *io)
@@ -237,7 +246,7 @@ static int start(struct dq *q, struct qbatch *bt)
 		bt->io.off = q->b->offset + bt->off;
 		bt->io.len = bt->len;
 		bt->io.iovcnt = n;
-		engine_submit(q->e, &bt->io);
+		submit_io(q, &bt->io);
 		return 1;
 	}
 	if (bt->hi - bt->lo > q->bounce_size) {

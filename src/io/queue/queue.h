@@ -27,6 +27,7 @@
 
 #include "common/fifo.h"
 #include "io/engine/engine.h"
+#include "io/freeze/freeze.h"
 #include "event/loop.h"
 
 #define DQ_MERGE_IOV	128		/* requests in one merged I/O */
@@ -96,6 +97,7 @@ struct dq {
 	struct loop_timer hold_timer;
 	struct loop_task dispatch;	/* deferred dq_kick() */
 	struct dq_stats st;
+	struct freeze *fz;	/* frozen export: its engine I/Os go there */
 };
 
 /* A queue on loop l for store b, whose I/O goes to engine e (or, for a

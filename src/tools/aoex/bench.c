@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 enum bench_mode { SEQREAD, SEQWRITE, RANDREAD, RANDWRITE };
 static const char *const bench_modes[] = { "seqread", "seqwrite", "randread", "randwrite" };
@@ -81,6 +82,16 @@ static bool bench_rand_next(void *ctx, struct aoex_io *io)
 	return true;
 }
 
+/* aoex's own CPU time (user + system) so far, in µs. */
+static uint64_t cpu_us(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
 /* ------------------------------------------------------------- options */
 
 static int opt_mode(void *args, char *arg)
@@ -131,7 +142,7 @@ static int bench_run(struct session *s, void *args, int argc, char **argv)
 	struct aoex_result res = { 0 };
 	struct aoex_xfer *x;
 	uint8_t id[512];
-	uint64_t capacity, t0, t1;
+	uint64_t capacity, t0, t1, cpu0, cpu1;
 	bool seq;
 	double secs, units;
 	int rc;
@@ -173,20 +184,23 @@ static int bench_run(struct session *s, void *args, int argc, char **argv)
 		.coalesce = (unsigned)b.coalesce,
 	};
 	t0 = now_ns();
+	cpu0 = cpu_us();
 	b.deadline = t0 + (uint64_t)(b.seconds * 1e9);
 	rc = aoex_xfer_run(x, &job, &res);
 	t1 = now_ns();
+	cpu1 = cpu_us();
 	aoex_xfer_free(x);
 	if (rc < 0 || rc == AOEX_NO_REPLY)
 		return session_report_xfer(s, rc, &res, "bench", stdout);
 	secs = (double)(t1 - t0) / 1e9;
 	units = seq ? (double)res.frames : (double)res.bytes / (double)b.io_size;
 	printf("mode=%s bytes=%llu seconds=%.3f MBps=%.1f iops=%.0f retransmits=%llu errors=%llu"
-	       " req_frames=%llu\n",
+	       " req_frames=%llu reply_frames=%llu cpu_us=%llu\n",
 	       bench_modes[b.mode], (unsigned long long)res.bytes, secs,
 	       (double)res.bytes / 1e6 / secs, units / secs,
 	       (unsigned long long)res.retransmits, (unsigned long long)res.errors,
-	       (unsigned long long)res.req_frames);
+	       (unsigned long long)res.req_frames, (unsigned long long)res.reply_frames,
+	       (unsigned long long)(cpu1 - cpu0));
 	return res.errors ? session_report_xfer(s, AOEX_TARGET_ERROR, &res, "bench", stdout) : AOEX_OK;
 }
 

@@ -4,6 +4,7 @@
 #include "proto/ext.h"
 #include "proto/frame.h"
 #include "proto/request.h"
+#include "proto/wire.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -203,7 +204,7 @@ int aoex_collect(struct aoex_client *c, uint8_t *buf, size_t cap, uint64_t deadl
 
 /* aoex_exchange's wait: the reply to one request. */
 struct answer {
-	const struct aoex_client *c;
+	struct aoex_client *c;
 	const uint8_t *req;
 	size_t len;
 };
@@ -211,9 +212,15 @@ struct answer {
 static bool is_answer(void *ctx, const uint8_t *f, size_t len)
 {
 	struct answer *a = ctx;
+	const uint8_t *q = a->req;
 
-	if (!req_reply_answers(&a->c->to, f, len, a->req))
+	if (!req_reply_answers(&a->c->to, f, len, q))
 		return false;
+	if (a->c->crc8x4 && q[AOE_OFF_CMD] == AOE_CMD_ATA &&
+	    !req_ata_crc_ok(f, len, req_ata_reply_data(q), get_le48(q + ATA_OFF_LBA))) {
+		a->c->crc_bad++;
+		return false;
+	}
 	a->len = len;
 	return true;
 }
@@ -299,9 +306,12 @@ int aoex_ext_request(struct aoex_client *c, uint32_t tag, const uint8_t *table, 
 }
 
 /* Check the reply of a negotiation against the names sent: the known ones
- * no later name undoes must be active.  Returns the tag order the last
- * active tag mode (or reset) asks for, -1 for none. */
-static int check_names(struct aoex_ext_reply *r, const char *const names[], unsigned n)
+ * no later name undoes must be active.  Notes in c whether crc8x4 and
+ * aoexd_coalesced_ack are.
+ * Returns the tag order the last active tag mode (or reset) asks for, -1
+ * for none. */
+static int check_names(struct aoex_client *c, struct aoex_ext_reply *r,
+		       const char *const names[], unsigned n)
 {
 	struct ext_marks m = { 0, 0 };
 	struct req_ext_str st;
@@ -317,6 +327,14 @@ static int check_names(struct aoex_ext_reply *r, const char *const names[], unsi
 			r->missing_name[r->missing++] = names[i];
 		if (!st.active)
 			continue;
+		/* what is active now: a reply upper-cases crc8x4 only when no
+		 * later reset undid it, and reset always */
+		if (e == EXT_NAME_RESET)
+			c->crc8x4 = c->wack = false;
+		else if (e == EXT_NAME_CRC8X4)
+			c->crc8x4 = true;
+		else if (e == EXT_NAME_WACK)
+			c->wack = true;
 		/* the last tag mode wins; without tag_inc (tag_random, reset)
 		 * the order does not matter: back to the default */
 		if (e == EXT_NAME_TAG_LE)
@@ -351,7 +369,7 @@ int aoex_ext_negotiate(struct aoex_client *c, const char *const names[], unsigne
 		rc = AOEX_TARGET_ERROR;
 		goto out;
 	}
-	order = check_names(r, names, n);
+	order = check_names(c, r, names, n);
 	if (r->missing) {
 		rc = AOEX_TARGET_ERROR;
 		goto out;

@@ -50,6 +50,11 @@ struct aoex_client {
 	bool tag_order_fixed;	/* chosen by the user: negotiation keeps it */
 	bool split_tags;	/* aoex_set_first_tag() was called */
 	uint32_t next_ctl_tag;	/* control tags count down from first - 1 */
+	bool crc8x4;		/* negotiated: writes carry the check, replies
+				 * with data must pass req_ata_crc_ok() */
+	uint64_t crc_bad;	/* replies that failed it (ignored, retried) */
+	bool wack;		/* aoexd_coalesced_ack negotiated: a write's
+				 * reply may acknowledge others (proto/wack.h) */
 };
 
 /* Open the socket on ifname; src_mac NULL sends with the interface's MAC.
@@ -109,8 +114,10 @@ int aoex_collect(struct aoex_client *c, uint8_t *buf, size_t cap, uint64_t deadl
 		 aoex_frame_fn fn, void *ctx);
 
 /* Send req (its tag already set) and wait for the matching reply, retrying
- * with the same tag; tries is the total number of transmissions.  Returns
- * the reply length, 0 if none came, or -errno. */
+ * with the same tag; tries is the total number of transmissions.  With
+ * crc8x4 active, a reply to an ATA read or IDENTIFY that fails its check
+ * is counted (crc_bad) and not taken: the wait goes on, then the retry.
+ * Returns the reply length, 0 if none came, or -errno. */
 ssize_t aoex_exchange(struct aoex_client *c, const uint8_t *req, size_t reqlen,
 		      unsigned tries, uint8_t *rep, size_t repmax);
 
@@ -149,7 +156,9 @@ void aoex_ext_reply_free(struct aoex_ext_reply *r);
  * malformed reply, or known names left lowercase (listed in
  * r->missing_name); AOEX_NO_REPLY; -errno.  On AOEX_OK the tag order
  * follows the last tag mode activated (tag_inc_le: little-endian,
- * tag_inc_be: big-endian) unless it is fixed.  r may be NULL; else free it
+ * tag_inc_be: big-endian) unless it is fixed, and c->crc8x4 and c->wack
+ * whether crc8x4 and aoexd_coalesced_ack are active (an active reset
+ * turns them off).  r may be NULL; else free it
  * with aoex_ext_reply_free() whatever the result. */
 int aoex_ext_negotiate(struct aoex_client *c, const char *const names[], unsigned n,
 		       struct aoex_ext_reply *r);

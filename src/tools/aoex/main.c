@@ -196,6 +196,9 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	rc = run_command(&s, cmd, nops, argv + 1);
 	fflush(stdout);
+	/* the replies crc8x4 caught (each one retried) */
+	if (s.c.crc8x4)
+		fprintf(stderr, "crc8x4: crc_bad=%llu\n", (unsigned long long)s.c.crc_bad);
 	aoex_close(&s.c);
 	return rc;
 }

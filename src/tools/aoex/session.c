@@ -4,6 +4,8 @@
 #include "tools/aoex/session.h"
 #include "tools/aoex/cli.h"
 #include "proto/aoe.h"
+#include "proto/crc8x4.h"
+#include "proto/frame.h"
 #include "proto/wire.h"
 #include "common/util.h"
 
@@ -154,6 +156,11 @@ int session_ata(struct session *s, const struct session_ata *q, struct req_ata_r
 	rep = req + cap;
 	flen = req_ata(req, cap, &s->c.to, q->ctl ? aoex_ctl_tag(&s->c) : aoex_new_tag(&s->c),
 		       &q->regs, q->data, q->datalen);
+	/* crc8x4: a write carries its check (the frame has room: cap holds
+	 * MTU + 14 bytes, a frame of data at most MTU) */
+	if (s->c.crc8x4 && (q->regs.cmd == ATA_WRITE || q->regs.cmd == ATA_WRITE_EXT) &&
+	    len + CRC8X4_LEN <= cap)
+		flen = aoe_pad(req, crc8x4_append(req, len));
 	n = aoex_exchange(&s->c, req, flen, s->c.retries + 1, rep, cap);
 	if (n > 0) {
 		req_parse_ata(rep, (size_t)n, r);

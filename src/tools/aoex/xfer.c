@@ -3,7 +3,11 @@
 #include "tools/aoex/xfer.h"
 #include "tools/aoex/client.h"
 #include "proto/coalesce.h"
+#include "proto/crc8x4.h"
+#include "proto/frame.h"
 #include "proto/request.h"
+#include "proto/wack.h"
+#include "proto/wire.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -18,6 +22,7 @@
 struct sub {
 	struct aoex_io io;
 	uint32_t tag;
+	uint64_t lba_sent;	/* the LBA bits as sent: a crc8x4 reply echoes them */
 	bool done;		/* its reply came (or failed) */
 };
 
@@ -84,8 +89,8 @@ struct aoex_xfer *aoex_xfer_new_coalesced(struct aoex_client *c, unsigned window
 	x->max_sect = max_sect;
 	x->max_ios = max_ios;
 	x->frame_cap = aoex_frame_cap(c);
-	if (x->frame_cap < ATA_HDR_LEN + (size_t)max_sect * ATA_SECTOR)
-		x->frame_cap = ATA_HDR_LEN + (size_t)max_sect * ATA_SECTOR;
+	if (x->frame_cap < ATA_HDR_LEN + (size_t)max_sect * ATA_SECTOR + CRC8X4_LEN)
+		x->frame_cap = ATA_HDR_LEN + (size_t)max_sect * ATA_SECTOR + CRC8X4_LEN;
 	while (tsize < 4 * window * max_ios)
 		tsize <<= 1;
 	x->owner_mask = tsize - 1;
@@ -196,6 +201,9 @@ static struct slot *start_frame(struct aoex_xfer *x, const struct aoex_job *job,
 	/* frame_cap holds the largest I/O, so neither builder can fail; a
 	 * write without data sends what the frame holds (bench) */
 	s->len = req_ata(s->frame, x->frame_cap, to, s->subs[0].tag, &q, io->data, datalen);
+	s->subs[0].lba_sent = get_le48(s->frame + ATA_OFF_LBA);
+	if (job->write && x->c->crc8x4)	/* the target verifies it */
+		s->len = aoe_pad(s->frame, crc8x4_append(s->frame, ATA_HDR_LEN + datalen));
 	if (n > 1) {
 		/* the LBA goes out as given, also under a 0x20 primary, whose
 		 * command (28-bit addressing) the target applies to all */
@@ -205,6 +213,7 @@ static struct slot *start_frame(struct aoex_xfer *x, const struct aoex_job *job,
 			req_tag_put(to, d->tag, s->subs[k].tag);
 			d->lba = ios[k].lba;
 			d->count = (uint8_t)ios[k].nsect;
+			s->subs[k].lba_sent = ios[k].lba;
 		}
 		s->len = req_cr(s->frame, x->frame_cap, x->descs, n - 1);
 	}
@@ -322,6 +331,33 @@ static bool complete_io(struct aoex_xfer *x, const struct aoex_job *job, struct 
 	return ok;
 }
 
+/* crc8x4: the read reply f for I/O k of s is what the target sent. */
+static bool crc_ok(const struct slot *s, unsigned k, const uint8_t *f, size_t len)
+{
+	const struct sub *u = &s->subs[k];
+
+	return req_ata_crc_ok(f, len, (size_t)u->io.nsect * ATA_SECTOR, u->lba_sent);
+}
+
+/* One reply (a frame, or an ack rebuilt from a coalesced one). */
+static void take_reply(struct aoex_xfer *x, const struct aoex_job *job, const uint8_t *f,
+		       size_t len, struct aoex_result *res, bool *failed)
+{
+	unsigned k;
+	struct slot *s = slot_by_tag(x, req_tag_get(&x->c->to, f + AOE_OFF_TAG), &k);
+
+	if (!s)
+		return;
+	if (!job->write && x->c->crc8x4 && !crc_ok(s, k, f, len)) {
+		/* not taken: the whole frame goes again now */
+		x->c->crc_bad++;
+		s->deadline = x->next_check = 0;
+		return;
+	}
+	if (!complete_io(x, job, s, k, f, len, res) && !job->keep_going)
+		*failed = true;
+}
+
 /* Drain what the socket holds.  Returns frames taken (>= 0) or -errno;
  * *failed is set when a target error should stop the job. */
 static int receive_batch(struct aoex_xfer *x, const struct aoex_job *job,
@@ -339,8 +375,9 @@ static int receive_batch(struct aoex_xfer *x, const struct aoex_job *job,
 	for (int i = 0; i < n; i++) {
 		const uint8_t *f = x->rx_iov[i].iov_base;
 		size_t len = x->rx[i].msg_len;
-		struct slot *s;
-		unsigned k;
+		uint8_t rep[ATA_HDR_LEN];
+		unsigned acks;
+		bool bad = false;
 
 		if (x->rx_from[i].sll_pkttype == PACKET_OUTGOING)
 			continue;
@@ -348,9 +385,17 @@ static int receive_batch(struct aoex_xfer *x, const struct aoex_job *job,
 			aoex_dump("recv", f, len);
 		if (!req_reply_for(&x->c->to, f, len) || f[AOE_OFF_CMD] != AOE_CMD_ATA)
 			continue;
-		s = slot_by_tag(x, req_tag_get(&x->c->to, f + AOE_OFF_TAG), &k);
-		if (s && !complete_io(x, job, s, k, f, len, res) && !job->keep_going)
-			*failed = true;
+		res->reply_frames++;
+		acks = x->c->wack ? wack_count(f, len, x->c->crc8x4, &bad) : 0;
+		if (x->c->wack && bad) {	/* its first ack is covered too */
+			x->c->crc_bad++;
+			continue;
+		}
+		take_reply(x, job, f, len, res, failed);
+		for (unsigned e = 0; e < acks; e++) {
+			wack_entry(f, e, rep);
+			take_reply(x, job, rep, sizeof rep, res, failed);
+		}
 	}
 	return n;
 }

@@ -28,6 +28,11 @@
  * count), each with its own tag.  The target answers each I/O in its own
  * reply frame; the frame is complete when all its I/Os are, and is
  * retransmitted whole (same tags) when any reply is missing at the timeout.
+ *
+ * Coalesced write acknowledgements (aoexd_coalesced_ack, which the target
+ * must have active: client.wack): a write's reply frame may carry the acks
+ * of more writes after its own (proto/wack.h); each is taken as the plain
+ * reply it stands for.
  */
 struct aoex_io {
 	uint64_t lba;
@@ -62,6 +67,9 @@ struct aoex_result {
 	struct req_ata_reply fail;
 	uint64_t req_frames;	/* request frames built (first transmissions) */
 	uint64_t replies;	/* replies taken, one per I/O (repeats not) */
+	uint64_t reply_frames;	/* ATA reply frames received for us, repeats
+				 * included (with aoexd_coalesced_ack one may
+				 * acknowledge several writes) */
 };
 
 struct aoex_xfer;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/ctl_proto.h"
+#include "common/util.h"
 
 enum { EXIT_OK = 0, EXIT_DAEMON = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3 };
 
@@ -36,7 +37,8 @@ static const char usage_text[] =
 "      The daemon (version, pid, uptime, configuration file), each device\n"
 "      (name, eSHELF.SLOT, backing path, size, state: serving, read-only,\n"
 "      idle (on no interface) or failed (a write-back lost data), write\n"
-"      policy, buffer count, disk queue depth, interfaces) with the\n"
+"      policy, buffer count, disk queue depth, interfaces; frozen: freeze,\n"
+"      shadow, frozen_since, shadow_bytes, merge_percent, ...) with the\n"
 "      initiators it has heard\n"
 "      from (MAC, requests, negotiated AoE extensions), and each interface\n"
 "      (MAC, MTU, sectors per frame, receive and send paths: the\n"
@@ -70,6 +72,19 @@ static const char usage_text[] =
 "  clear-stats [NAME...]         zero the counters (all without NAME)\n"
 "  clear-macmask NAME            empty the device's MAC mask list\n"
 "  clear-reserve NAME            release the device's reservation\n"
+"  freeze NAME --shadow PATH [--max-size SIZE]\n"
+"      Freeze the device: from now on its backing store does not change by\n"
+"      one byte (copy it for a backup: cp, dd, a snapshot); writes\n"
+"      go to PATH, a new sparse shadow file, reads of what was written come\n"
+"      from there.  SIZE (K/M/G suffixes) caps the data the shadow takes:\n"
+"      beyond it, or when its file system is full, writes fail with an ATA\n"
+"      error and a log line.  The daemon needs a state directory, where it\n"
+"      records the freeze: a restarted aoexd is frozen again.\n"
+"  thaw NAME\n"
+"      Merge the shadow back into the store in the background (at most\n"
+"      the device's thaw-rate per second) while the device keeps serving;\n"
+"      then the shadow is removed.  status shows the progress; a restart\n"
+"      goes on merging.\n"
 "\n"
 "Options:\n"
 "  -s, --socket PATH   the control socket (default " CTL_DEFAULT_SOCKET ",\n"
@@ -92,6 +107,8 @@ static const char usage_text[] =
 "  aoexctl -s /run/aoexd-test.sock clear-stats eth0\n";
 
 static const char *sock_path = CTL_DEFAULT_SOCKET;
+
+static int cmd_plain(int argc, char **argv);
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
@@ -390,6 +407,45 @@ static int cmd_monitor(int argc, char **argv)
 /* ------------------------------------------------------------- main */
 
 /* Every command but monitor: argv as one request, the body to stdout. */
+/* freeze NAME --shadow PATH [--max-size SIZE]: as the daemon's "freeze
+ * NAME ABSPATH BYTES" (a relative PATH is made absolute here: the daemon
+ * runs elsewhere). */
+static int cmd_freeze(int argc, char **argv)
+{
+	char abs[CTL_ARG_MAX], max[24] = "0", *args[4];
+	const char *name = NULL, *path = NULL;
+	uint64_t v;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--shadow") == 0 && i + 1 < argc) {
+			path = argv[++i];
+		} else if (strcmp(argv[i], "--max-size") == 0 && i + 1 < argc) {
+			if (parse_size(argv[++i], &v) < 0)
+				return usage_error("freeze: bad --max-size '%s'", argv[i]);
+			snprintf(max, sizeof max, "%llu", (unsigned long long)v);
+		} else if (argv[i][0] == '-' || name) {
+			return usage_error("freeze: usage: freeze NAME --shadow PATH [--max-size SIZE]");
+		} else {
+			name = argv[i];
+		}
+	}
+	if (!name || !path)
+		return usage_error("freeze: usage: freeze NAME --shadow PATH [--max-size SIZE]");
+	if (path[0] == '/') {
+		snprintf(abs, sizeof abs, "%s", path);
+	} else {
+		char cwd[CTL_ARG_MAX];
+		if (!getcwd(cwd, sizeof cwd) ||
+		    snprintf(abs, sizeof abs, "%s/%s", cwd, path) >= (int)sizeof abs)
+			return usage_error("freeze: the shadow path is too long");
+	}
+	args[0] = argv[0];
+	args[1] = (char *)name;
+	args[2] = abs;
+	args[3] = max;
+	return cmd_plain(4, args);
+}
+
 static int cmd_plain(int argc, char **argv)
 {
 	struct ctl_request r;
@@ -444,7 +500,8 @@ int main(int argc, char **argv)
 	}
 	if (optind == argc)
 		return usage_error("no command (status, stats, monitor, reload, show-config, "
-				   "show-macmask, show-reserve, clear-stats, clear-macmask, clear-reserve)");
+				   "show-macmask, show-reserve, clear-stats, clear-macmask, clear-reserve, "
+				   "freeze, thaw)");
 	for (int i = optind; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(usage_text, stdout);
@@ -452,5 +509,7 @@ int main(int argc, char **argv)
 		}
 	if (strcmp(argv[optind], "monitor") == 0)
 		return cmd_monitor(argc - optind, argv + optind);
+	if (strcmp(argv[optind], "freeze") == 0)
+		return cmd_freeze(argc - optind, argv + optind);
 	return cmd_plain(argc - optind, argv + optind);
 }
