@@ -387,6 +387,7 @@ static int attach_run(struct session *s, void *args, int argc, char **argv)
 		return cli_local_error("out of memory");
 	at->s = s;
 	at->a = args;
+	at->srv.lfd = -1;	/* nothing to free before serve() */
 	log_init("aoex", LOG_NOTICE, 0);
 	if (argc < 1 || argc > 2) {
 		rc = cli_usage_error("usage: attach TARGET [/dev/nbdN] [--nbd-socket PATH] ...");

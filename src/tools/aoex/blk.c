@@ -508,8 +508,17 @@ void blk_frame_in(struct blk_if *bi, const uint8_t *f, size_t len)
 	struct blk *b = bi->b;
 	unsigned ifi = (unsigned)(bi - b->ifs);
 
-	if (!req_reply_for(&bi->c->to, f, len))
+	if (!req_reply_for(&bi->c->to, f, len)) {
+		/* the advertisement of a (re)started target goes to
+		 * broadcast (or to each MAC of its mask list) */
+		struct aoe_req_addr bc = bi->c->to;
+
+		memset(bc.src, 0xff, 6);
+		if (req_reply_for(&bc, f, len) && f[AOE_OFF_CMD] == AOE_CMD_CONFIG &&
+		    get_be32(f + AOE_OFF_TAG) == 0)
+			blkpath_reply(b, ifi, f + AOE_OFF_SRC, true);
 		return;
+	}
 	switch (f[AOE_OFF_CMD]) {
 	case AOE_CMD_ATA:
 		blkpath_reply(b, ifi, f + AOE_OFF_SRC, false);
@@ -551,6 +560,25 @@ static void if_readable(struct loop_watch *w, uint32_t events)
 		if (n < BLK_RX_BATCH)
 			return;
 	}
+}
+
+void blk_kick_troubled(struct blk *b, unsigned ifi)
+{
+	uint64_t now = now_ns();
+	bool any = false;
+
+	/* frames that timed out already: the target may have been without
+	 * our state (coalesced descriptors ignored); go again now */
+	for (unsigned i = 0; i < b->nslots; i++) {
+		struct blk_slot *s = &b->slots[i];
+
+		if (s->busy && !s->queued && s->sends > 1 && b->paths[s->path].ifi == ifi) {
+			s->deadline = now;
+			any = true;
+		}
+	}
+	if (any)
+		loop_timer_at(b->l, &b->rexmit, now);
 }
 
 /* Fail every frame in flight and everything queued: the dead time ran

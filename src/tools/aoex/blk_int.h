@@ -106,6 +106,8 @@ void blk_fail_all(struct blk *b);
 void blk_queue_tx(struct blk *b, struct blk_slot *s);
 void blk_build_frame(struct blk *b, struct blk_slot *s);
 void blk_frame_in(struct blk_if *bi, const uint8_t *f, size_t len);
+/* Resend at once the frames on interface ifi that timed out before. */
+void blk_kick_troubled(struct blk *b, unsigned ifi);
 
 /* blkpath.c */
 void blkpath_init(struct blk *b);

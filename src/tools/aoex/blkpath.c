@@ -117,6 +117,7 @@ void blkpath_ext_reply(struct blk_if *bi, const uint8_t *f, size_t len)
 			   coalesce ? "on" : "off (plain reads)", tag_inc ? "on" : "off (plain r11)");
 	bi->coalesce = coalesce && bi->b->cfg.coalesced_read;
 	bi->tag_inc = tag_inc;
+	blk_kick_troubled(bi->b, (unsigned)(bi - bi->b->ifs));
 }
 
 /* ------------------------------------------------------------- replies */
@@ -218,6 +219,11 @@ static void resend(struct blk *b, struct blk_slot *s)
 		log_warn("%s: path to the target stopped answering; taken out",
 			 b->ifs[p->ifi].c->rs.ifname);
 	}
+	/* a coalesced frame whose primary was answered but not all its
+	 * descriptors: the target may have forgotten our negotiation (a
+	 * restart whose advertisement we missed) */
+	if (s->nsub > 1 && s->subs[0].done && !b->ifs[p->ifi].ext_tag)
+		blkpath_negotiate(b, &b->ifs[p->ifi]);
 	if (s->op != BLK_WRITE || !p->up) {
 		int pi = blkpath_pick(b, s->pending > 1);
 
