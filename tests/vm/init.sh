@@ -19,7 +19,7 @@ mount -t devtmpfs devtmpfs /dev
 
 # Defaults, overridden by ki.* on the command line.
 SHELF=1 SLOT=2 MTU=1500 PMB=16 POFF=0 FS=0 MD5='' DISC=30 DEAD=30 MAXOUT=''
-SCEN='' RMAX=120
+SCEN='' RMAX=120 ATTACH=0
 # shellcheck disable=SC2013  # words, not lines
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
@@ -35,6 +35,7 @@ for arg in $(cat /proc/cmdline); do
 	ki.maxout=*) MAXOUT=${arg#*=} ;;
 	ki.scen=*) SCEN=${arg#*=} ;;
 	ki.rmax=*) RMAX=${arg#*=} ;;
+	ki.attach=*) ATTACH=${arg#*=} ;;
 	esac
 done
 
@@ -45,6 +46,15 @@ res() { echo "KI $*" >"$OUT"; echo "KI $*"; }
 log() { echo "ki-init: $*"; }
 
 finish() {
+	if [ "$ATTACH" = 1 ] && [ -n "${APID:-}" ]; then
+		/bin/aoex detach /dev/nbd0 || res "detach=fail"
+		wait $APID
+		res "attach_exit=$?"
+		cat /tmp/aoex.log
+		for k in frames retransmits coalesced_frames sub_reads tag_inc_writes flushes eio; do
+			res "attach_$k=$(grep 'stats final' /tmp/aoex.log | grep -o " $k=[0-9]*" | cut -d= -f2)"
+		done
+	fi
 	# block-layer and aoe driver errors seen by the guest (fault tests)
 	res "io_errors=$(dmesg | grep -ciE 'I/O error|EXT4-fs error|aoe:.*(error|fail)')"
 	res "guest_done=$1"
@@ -90,6 +100,36 @@ ip link set eth0 mtu "$MTU" || { res "error=mtu_$MTU"; finish fail; }
 ip link set eth0 up
 res "guest_mtu=$(cat /sys/class/net/eth0/mtu)"
 
+DEV=/dev/etherd/e$SHELF.$SLOT
+SYSDEV=/sys/block/etherd!e$SHELF.$SLOT
+if [ "$ATTACH" = 1 ]; then
+	# aoex attach and the kernel's nbd device instead of the aoe driver
+	while read -r m; do
+		opts=
+		[ "$m" = nbd ] && opts=nbds_max=2
+		[ -n "$m" ] && { insmod "/lib/modules/$m.ko" $opts || log "insmod $m failed"; }
+	done </lib/modules/order.nbd
+	DEV=/dev/nbd0
+	SYSDEV=/sys/block/nbd0
+	t0=$(now_us)
+	# the link comes up in its own time: wait for the target to answer
+	deadline=$((t0 + DISC * 1000000))
+	until /bin/aoex -i eth0 -t 300 -r 0 discover -W 300 | grep -q "^e$SHELF.$SLOT "; do
+		[ "$(now_us)" -gt "$deadline" ] && { res "discover=fail"; finish fail; }
+	done
+	/bin/aoex -i eth0 -t 500 attach "$SHELF.$SLOT" "$DEV" --dead-time "$DEAD" >/tmp/aoex.log 2>&1 &
+	APID=$!
+	deadline=$((t0 + DISC * 1000000))
+	while [ "$(cat $SYSDEV/size 2>/dev/null || echo 0)" = 0 ]; do
+		sleep 0.1
+		if [ "$(now_us)" -gt "$deadline" ] || ! kill -0 $APID 2>/dev/null; then
+			res "discover=fail"
+			cat /tmp/aoex.log
+			finish fail
+		fi
+	done
+	t1=$(now_us)
+else
 aoeopts="aoe_iflist=eth0 aoe_deadsecs=$DEAD"
 [ -n "$MAXOUT" ] && aoeopts="$aoeopts aoe_maxout=$MAXOUT"
 # shellcheck disable=SC2086
@@ -97,8 +137,6 @@ insmod /lib/modules/aoe.ko $aoeopts || { res "error=insmod_aoe"; finish fail; }
 
 # ---- discovery: the driver only broadcasts Query Config at load time (and
 # every 60 s), so poke /dev/etherd/discover until the device node appears.
-DEV=/dev/etherd/e$SHELF.$SLOT
-SYSDEV=/sys/block/etherd!e$SHELF.$SLOT
 t0=$(now_us)
 deadline=$((t0 + DISC * 1000000))
 while [ ! -b "$DEV" ]; do
@@ -112,6 +150,7 @@ while [ ! -b "$DEV" ]; do
 	fi
 done
 t1=$(now_us)
+fi
 res "discover=ok"
 res "discover_ms=$(((t1 - t0) / 1000))"
 sectors=$(cat "$SYSDEV/size" 2>/dev/null || echo 0)

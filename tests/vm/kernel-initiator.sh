@@ -65,6 +65,13 @@ Options:
                       then the guest checks its files and the host runs
                       e2fsck -fn on the image (needs --image)
   --down-s S          how long the target stays down per restart (default 2.5)
+  --attach AOEX       the guest reaches the target through AOEX (a static
+                      aoex binary, put into the per-run archive) as
+                      `aoex attach -i eth0 S.L /dev/nbd0 --dead-time
+                      DEADSECS` and the kernel's nbd device instead of the
+                      aoe driver; everything else is the same.  At the end
+                      the guest runs `aoex detach /dev/nbd0` and reports
+                      attach_exit and aoex's final counters (KI attach_*)
   --prepare           only build (or find) the cached base initramfs, print
                       its path and exit; no TARGET_CMD needed
 EOF
@@ -76,7 +83,7 @@ die() { echo "kernel-initiator: $*" >&2; echo "KI result=fail reason=$(echo "$*"
 # ---- options
 MTU=1500 SHELF=1 SLOT=2 IMAGE='' SIZE_MB=64 PMB=16 FS=0 KEEP=0
 CACHE=${KI_CACHE_DIR:-/tmp/aoexd-ki-cache} TIMEOUT=170 DEAD=30 MAXOUT='' DISC=30 MEM=512 KERNEL=''
-PREPARE=0 FAULTS='' RESTARTS='' DOWN=2.5
+PREPARE=0 FAULTS='' RESTARTS='' DOWN=2.5 ATTACH=''
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--mtu) MTU=$2; shift 2 ;;
@@ -97,6 +104,7 @@ while [ $# -gt 0 ]; do
 	--faults) FAULTS=$2; shift 2 ;;
 	--restarts) RESTARTS=$2; shift 2 ;;
 	--down-s) DOWN=$2; shift 2 ;;
+	--attach) ATTACH=$2; shift 2 ;;
 	--prepare) PREPARE=1; shift ;;
 	-h|--help) usage ;;
 	--) shift; break ;;
@@ -113,6 +121,10 @@ if [ -n "$RESTARTS" ]; then
 	[ -n "$IMAGE" ] || die "--restarts needs --image (the host checks it with e2fsck)"
 	[ "$FS" = 0 ] || die "--restarts and --fs are different scenarios"
 	command -v e2fsck >/dev/null || die "e2fsck missing (apt-get install e2fsprogs)"
+fi
+if [ -n "$ATTACH" ]; then
+	[ -x "$ATTACH" ] || die "--attach $ATTACH is not an executable"
+	! ldd "$ATTACH" >/dev/null 2>&1 || die "--attach $ATTACH must be static (no libraries in the guest)"
 fi
 
 # ---- environment checks (exit 2: cannot run, as opposed to "target failed")
@@ -208,7 +220,14 @@ trap 'echo "kernel-initiator: interrupted" >&2; echo "KI result=fail reason=inte
 mkdir "$W/p"
 head -c $((PMB * 1048576)) /dev/urandom >"$W/p/pattern"
 PMD5=$(md5sum <"$W/p/pattern" | cut -d' ' -f1)
-(cd "$W/p" && echo pattern | cpio -o -H newc --quiet -R 0:0) >"$W/pattern.cpio" || die "cpio failed"
+pfiles=pattern
+if [ -n "$ATTACH" ]; then
+	mkdir -p "$W/p/bin"
+	cp "$ATTACH" "$W/p/bin/aoex"
+	pfiles="pattern bin bin/aoex"
+fi
+# shellcheck disable=SC2086
+(cd "$W/p" && printf '%s\n' $pfiles | cpio -o -H newc --quiet -R 0:0) >"$W/pattern.cpio" || die "cpio failed"
 # The kernel only takes an uncompressed archive that starts at a 4-byte
 # aligned offset of the initrd (zero bytes between archives are skipped), so
 # pad the gzip'd base to a multiple of 4.
@@ -284,6 +303,7 @@ append="console=ttyS0 loglevel=4 panic=1 mitigations=off"
 append="$append ki.shelf=$SHELF ki.slot=$SLOT ki.mtu=$MTU ki.pmb=$PMB ki.poff=$POFF"
 append="$append ki.fs=$FS ki.md5=$PMD5 ki.disc=$DISC ki.dead=$DEAD${MAXOUT:+ ki.maxout=$MAXOUT}"
 [ -n "$RESTARTS" ] && append="$append ki.scen=restart ki.rmax=$((TIMEOUT - 30))"
+[ -n "$ATTACH" ] && append="$append ki.attach=1"
 : >"$W/results.log"
 # Third serial port (guest ttyS2): host-to-guest control, a qemu "pipe"
 # chardev = the FIFOs ctl.in (we write) and ctl.out (unused).
