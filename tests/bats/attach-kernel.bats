@@ -5,7 +5,8 @@
 # --attach (see tests/vm/README): a static aoex in the initramfs serves
 # /dev/nbd0 from the target aoexd on the host, over the same bridge the
 # aoe-driver tests use.  The guest runs its usual checks on /dev/nbd0,
-# then `aoex detach /dev/nbd0`, and reports aoex's exit status and its
+# then `aoex detach /dev/nbd0` (the restart scenario: SIGTERM), and
+# reports aoex's exit status, whether the device was released, and its
 # final counters.
 #
 # Environment: AOEXD, KI_CACHE_DIR as for kernel.bats; AOEX_STATIC a
@@ -16,15 +17,9 @@ load helpers
 setup_file() {
 	local k
 	export KI_SCRIPT=$TOP_SRCDIR/tests/vm/kernel-initiator.sh
-	KI_SKIP=
+	KI_SKIP=$(ki_skip_reason)
 	k=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1)
-	if ! command -v qemu-system-x86_64 >/dev/null; then
-		KI_SKIP="qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
-	elif [ -z "$k" ] || [ ! -r "$k" ]; then
-		KI_SKIP="no kernel image in /boot (apt-get install linux-image-amd64)"
-	elif [ "$(id -u)" != 0 ] || [ ! -e /dev/net/tun ]; then
-		KI_SKIP="needs root and /dev/net/tun"
-	elif ! modprobe -S "${k#/boot/vmlinuz-}" --show-depends nbd >/dev/null 2>&1; then
+	if [ -z "$KI_SKIP" ] && ! modprobe -S "${k#/boot/vmlinuz-}" --show-depends nbd >/dev/null 2>&1; then
 		KI_SKIP="the guest kernel has no nbd module"
 	fi
 	export KI_SKIP
@@ -66,6 +61,7 @@ val() { printf '%s\n' "${lines[@]}" | sed -n "s/^KI $1=//p" | tail -n 1 | tr -cd
 	assert_line "KI fsck=clean"
 	assert_line "KI host_cmp=match"
 	assert_line "KI attach_exit=0"
+	assert_line "KI nbd_released=yes"
 	assert_line "KI attach_eio=0"
 	assert_line "KI io_errors=0"
 	assert_line "KI result=pass"
@@ -84,7 +80,9 @@ val() { printf '%s\n' "${lines[@]}" | sed -n "s/^KI $1=//p" | tail -n 1 | tr -cd
 	assert_line "KI fs_files=match"
 	assert_line "KI io_errors=0"
 	assert_line "KI host_fsck=clean"
+	# ended with SIGTERM: the device is released all the same
 	assert_line "KI attach_exit=0"
+	assert_line "KI nbd_released=yes"
 	assert_line "KI attach_eio=0"
 	assert_line "KI result=pass"
 	echo "# attach restart: stall TERM $(val restart1_stall_ms) ms, KILL $(val restart2_stall_ms) ms," \

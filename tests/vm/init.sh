@@ -47,9 +47,16 @@ log() { echo "ki-init: $*"; }
 
 finish() {
 	if [ "$ATTACH" = 1 ] && [ -n "${APID:-}" ]; then
-		/bin/aoex detach /dev/nbd0 || res "detach=fail"
+		# the restart scenario ends aoex with SIGTERM, the others with
+		# aoex detach: either must release the device
+		if [ "$SCEN" = restart ]; then
+			kill -TERM $APID
+		else
+			/bin/aoex detach /dev/nbd0 || res "detach=fail"
+		fi
 		wait $APID
 		res "attach_exit=$?"
+		if [ -e /sys/block/nbd0/pid ]; then res "nbd_released=no"; else res "nbd_released=yes"; fi
 		cat /tmp/aoex.log
 		for k in frames retransmits coalesced_frames sub_reads tag_inc_writes flushes eio; do
 			res "attach_$k=$(grep 'stats final' /tmp/aoex.log | grep -o " $k=[0-9]*" | cut -d= -f2)"

@@ -529,6 +529,10 @@ void nbdsrv_stop(struct nbdsrv *s)
 	close_listener(s);
 	for (c = s->conns; c; c = next) {
 		next = c->next;
+		/* the kernel's connection ends with its NBD_CMD_DISC, after
+		 * the owner asked it to disconnect */
+		if (c->kernel)
+			continue;
 		conn_stop_reading(c, "stopping", false);
 		conn_flush(c);
 	}

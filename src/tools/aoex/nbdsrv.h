@@ -49,8 +49,9 @@ int nbdsrv_listen(struct nbdsrv *s, const char *path);
 /* Serve fd (one end of a socketpair given to the kernel) from the
  * transmission phase on.  -errno. */
 int nbdsrv_add_kernel(struct nbdsrv *s, int fd);
-/* Stop: no new clients; every connection finishes what it has in hand,
- * sends its replies and is closed; then on_idle. */
+/* Stop: no new clients; every connection but the kernel's finishes what
+ * it has in hand, sends its replies and is closed; once the kernel's has
+ * ended too (NBD_CMD_DISC, after nbdkern_disconnect), on_idle. */
 void nbdsrv_stop(struct nbdsrv *s);
 void nbdsrv_free(struct nbdsrv *s);
 unsigned nbdsrv_nconns(const struct nbdsrv *s);
