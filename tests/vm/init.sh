@@ -177,6 +177,17 @@ fi
 ok=1
 BYTES=$((PMB * 1048576))
 [ "$SCEN" = restart ] && . /restart.sh
+if [ "$SCEN" = stale ]; then
+	# A, then B over it at once; late copies of A's frames (a replaying
+	# fault bridge) land meanwhile; the host counts what is not B
+	half=$((PMB / 2))
+	dd if=/pattern of="$DEV" bs=1M count=$half oflag=direct conv=notrunc 2>/tmp/dd.err || ok=0
+	dd if=/pattern of="$DEV" bs=1M skip=$half count=$half oflag=direct conv=notrunc 2>>/tmp/dd.err || ok=0
+	sleep 3
+	[ $ok = 1 ] && res "stale_phase=done"
+	cat /tmp/dd.err
+	if [ $ok = 1 ]; then finish pass; else finish fail; fi
+fi
 # The pattern arrives as a second archive appended to the initrd; if the
 # kernel could not unpack it, say so instead of failing obscurely in dd.
 if [ "$(stat -c %s /pattern 2>/dev/null)" != "$BYTES" ]; then

@@ -65,6 +65,12 @@ Options:
                       then the guest checks its files and the host runs
                       e2fsck -fn on the image (needs --image)
   --down-s S          how long the target stays down per restart (default 2.5)
+  --stale             guest scenario "stale": the first half of the pattern
+                      (A) written at offset 0, at once the second half (B)
+                      over it, both O_DIRECT, then 3 s for late copies to
+                      land (with --faults "faultbridge ... --replay-writes");
+                      the host counts the sectors of the image that do not
+                      hold B (KI stale_sectors; needs --image)
   --attach AOEX       the guest reaches the target through AOEX (a static
                       aoex binary, put into the per-run archive) as
                       `aoex attach -i eth0 S.L /dev/nbd0 --dead-time
@@ -83,7 +89,7 @@ die() { echo "kernel-initiator: $*" >&2; echo "KI result=fail reason=$(echo "$*"
 # ---- options
 MTU=1500 SHELF=1 SLOT=2 IMAGE='' SIZE_MB=64 PMB=16 FS=0 KEEP=0
 CACHE=${KI_CACHE_DIR:-/tmp/aoexd-ki-cache} TIMEOUT=170 DEAD=30 MAXOUT='' DISC=30 MEM=512 KERNEL=''
-PREPARE=0 FAULTS='' RESTARTS='' DOWN=2.5 ATTACH=''
+PREPARE=0 FAULTS='' RESTARTS='' DOWN=2.5 ATTACH='' STALE=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--mtu) MTU=$2; shift 2 ;;
@@ -105,6 +111,7 @@ while [ $# -gt 0 ]; do
 	--restarts) RESTARTS=$2; shift 2 ;;
 	--down-s) DOWN=$2; shift 2 ;;
 	--attach) ATTACH=$2; shift 2 ;;
+	--stale) STALE=1; shift ;;
 	--prepare) PREPARE=1; shift ;;
 	-h|--help) usage ;;
 	--) shift; break ;;
@@ -304,6 +311,7 @@ append="$append ki.shelf=$SHELF ki.slot=$SLOT ki.mtu=$MTU ki.pmb=$PMB ki.poff=$P
 append="$append ki.fs=$FS ki.md5=$PMD5 ki.disc=$DISC ki.dead=$DEAD${MAXOUT:+ ki.maxout=$MAXOUT}"
 [ -n "$RESTARTS" ] && append="$append ki.scen=restart ki.rmax=$((TIMEOUT - 30))"
 [ -n "$ATTACH" ] && append="$append ki.attach=1"
+[ "$STALE" = 1 ] && append="$append ki.scen=stale"
 : >"$W/results.log"
 # Third serial port (guest ttyS2): host-to-guest control, a qemu "pipe"
 # chardev = the FIFOs ctl.in (we write) and ctl.out (unused).
@@ -448,6 +456,13 @@ if [ -n "$IMAGE" ] && [ "$(get write)" = ok ]; then
 	fi
 fi
 echo "KI host_cmp=$hostcmp"
+if [ "$STALE" = 1 ] && [ -n "$IMAGE" ]; then
+	# sectors of [0, half) that do not hold B (the pattern's second half)
+	half=$((PMB / 2 * 1048576))
+	stale=$(cmp -l -n "$half" "$IMAGE" <(tail -c +$((half + 1)) "$W/p/pattern") 2>/dev/null |
+		awk '{ print int(($1 - 1) / 512) }' | sort -u | wc -l)
+	echo "KI stale_sectors=$stale"
+fi
 if [ -n "$RESTARTS" ]; then
 	# The target is stopped, so the image is quiescent.
 	e2fsck -fn "$IMAGE" >"$W/fsck.out" 2>&1
@@ -469,6 +484,8 @@ req discover ok
 if [ -n "$RESTARTS" ]; then
 	req mkfs ok
 	req fs_files match
+elif [ "$STALE" = 1 ]; then
+	req stale_phase done
 else
 	req write ok
 	req read ok
@@ -478,7 +495,7 @@ fi
 req guest_done pass
 [ -z "$FAULTS$RESTARTS" ] || req io_errors 0
 [ -n "$reason" ] || [ $alive = yes ] || reason="target_died"
-[ -n "$reason" ] || [ -n "$RESTARTS" ] || [ -z "$IMAGE" ] || [ $hostcmp = match ] || reason="host_cmp=$hostcmp"
+[ -n "$reason" ] || [ -n "$RESTARTS" ] || [ "$STALE" = 1 ] || [ -z "$IMAGE" ] || [ $hostcmp = match ] || reason="host_cmp=$hostcmp"
 if [ -n "$RESTARTS" ]; then
 	[ -n "$reason" ] || [ "$host_fsck" = clean ] || reason="host_fsck=$host_fsck"
 fi

@@ -45,6 +45,7 @@ struct attach {
 	struct loop_watch sigw;
 	struct loop_timer stats_t, detach_t;
 	bool kernel, detaching;
+	unsigned detach_waits;
 	unsigned index;
 	int rc;
 };
@@ -288,7 +289,9 @@ static void detach_due(struct loop_timer *t)
 
 	if (!at->kernel)
 		return;
-	if (blk_busy(at->b)) {
+	/* a device still in use keeps sending: after 10 s disconnect anyway
+	 * (the kernel fails what it has not sent) */
+	if (blk_busy(at->b) && ++at->detach_waits < 1000) {
 		loop_timer_at(&at->l, t, now_ns() + 10000000);
 		return;
 	}
