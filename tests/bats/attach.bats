@@ -106,11 +106,16 @@ qio() { qemu-io -f raw "$@" "$URI"; }
 	[ "$(astat coalesced_frames)" -gt 0 ] || fail "no coalesced frame"
 	[ "$(astat sub_reads)" -gt 0 ] || fail "no sub-read"
 	[ "$(astat eio)" = 0 ] || fail "I/O errors"
+	local rexmit
+	rexmit=$(astat retransmits)
 	echo "# convert in: $(awk "BEGIN{printf \"%.1f\", 256/($t1-$t0)}") MiB/s, out: $(awk "BEGIN{printf \"%.1f\", 256/($t2-$t1)}") MiB/s" >&3
 	stop_attach
 	stop_aoexd
 	[ "$(counter sub_reads)" -gt 0 ] || fail "aoexd decided no sub-read"
-	[ "$(counter dup_writes)" = 0 ] || fail "duplicates on a clean wire"
+	# a duplicate can only come from a retransmission (a slow disk under
+	# load makes some), and tag_inc kept it from being written twice
+	[ "$(counter dup_writes)" -le "$rexmit" ] ||
+		fail "dup_writes=$(counter dup_writes) but only $rexmit retransmissions"
 }
 
 @test "attach: a read-only export is exported read-only" {
