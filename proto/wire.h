@@ -90,4 +90,19 @@ static inline uint64_t get_le64(const uint8_t *p)
 	return v;
 }
 
+/* 64-bit big-endian: the NBD protocol's (aoex attach) */
+static inline void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static inline uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
 #endif

@@ -7,7 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 BUILD="build-essential autoconf automake pkg-config libaio-dev libconfuse-dev libblkid-dev libsystemd-dev iproute2"
 TEST="bats bats-assert bats-support mandoc systemd clang libclang-rt-14-dev llvm musl-tools vblade
       qemu-system-x86 linux-image-amd64 busybox-static cpio kmod e2fsprogs python3 procps jq valgrind
-      groff-base man-db zstd qemu-system-arm git debhelper lintian debootstrap"
+      groff-base man-db zstd qemu-system-arm git debhelper lintian debootstrap qemu-utils libnbd-bin"
 
 pkgs=$BUILD
 [ "${1:-}" = --build-only ] || pkgs="$BUILD $TEST"

@@ -478,3 +478,19 @@ raw() {
 	done
 	aoex "${opts[@]}" raw -W "$wait" "$(hx "$@")"
 }
+
+# ki_skip_reason: why the guest tests (tests/vm) cannot run here, or
+# nothing (kernel.bats, attach-kernel.bats)
+ki_skip_reason() {
+	local k
+	k=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1)
+	if ! command -v qemu-system-x86_64 >/dev/null; then
+		echo "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
+	elif [ -z "$k" ] || [ ! -r "$k" ]; then
+		echo "no kernel image in /boot (apt-get install linux-image-amd64)"
+	elif [ "$(id -u)" != 0 ]; then
+		echo "needs root (network namespace, tap device)"
+	elif [ ! -e /dev/net/tun ]; then
+		echo "/dev/net/tun missing"
+	fi
+}

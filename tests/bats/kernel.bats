@@ -24,19 +24,8 @@
 load helpers
 
 setup_file() {
-	local k
 	export KI_SCRIPT=$TOP_SRCDIR/tests/vm/kernel-initiator.sh
-	KI_SKIP=
-	k=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1)
-	if ! command -v qemu-system-x86_64 >/dev/null; then
-		KI_SKIP="qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
-	elif [ -z "$k" ] || [ ! -r "$k" ]; then
-		KI_SKIP="no kernel image in /boot (apt-get install linux-image-amd64)"
-	elif [ "$(id -u)" != 0 ]; then
-		KI_SKIP="needs root (network namespace, tap device)"
-	elif [ ! -e /dev/net/tun ]; then
-		KI_SKIP="/dev/net/tun missing"
-	fi
+	KI_SKIP=$(ki_skip_reason)
 	export KI_SKIP
 	[ -z "$KI_SKIP" ] || return 0
 

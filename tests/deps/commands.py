@@ -42,8 +42,8 @@ GUEST = {"tests/vm/init.sh", "tests/vm/restart.sh", "cross/vm-test.sh",
 # from the build tree, never from PATH.
 PROJECT = {"aoexd", "aoex", "aoexctl", "faultbridge", "aoeflood", "kiclock",
            "t_proto", "t_ext", "t_conf", "t_ctl", "t_state", "t_queue",
-           "t_wb", "t_registry", "fuzz_frame", "fuzz_ext", "fuzz_coalesce",
-           "fuzz_conf", "fuzz_ctl", "configure", "demo.sh", "run-all"}
+           "t_wb", "t_nbd", "t_registry", "fuzz_frame", "fuzz_ext", "fuzz_coalesce",
+           "fuzz_conf", "fuzz_ctl", "fuzz_nbd", "nbdpoke.py", "configure", "demo.sh", "run-all"}
 
 # Functions of bats and bats-assert/bats-support (tests/install-deps.sh).
 BATS = {"load", "run", "skip", "fail", "bats_load_library", "assert",

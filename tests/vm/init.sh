@@ -19,7 +19,7 @@ mount -t devtmpfs devtmpfs /dev
 
 # Defaults, overridden by ki.* on the command line.
 SHELF=1 SLOT=2 MTU=1500 PMB=16 POFF=0 FS=0 MD5='' DISC=30 DEAD=30 MAXOUT=''
-SCEN='' RMAX=120 BMB=512 BRS=10 BQD=32
+SCEN='' RMAX=120 BMB=512 BRS=10 BQD=32 ATTACH=0
 # shellcheck disable=SC2013  # words, not lines
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
@@ -38,6 +38,7 @@ for arg in $(cat /proc/cmdline); do
 	ki.bmb=*) BMB=${arg#*=} ;;
 	ki.brs=*) BRS=${arg#*=} ;;
 	ki.bqd=*) BQD=${arg#*=} ;;
+	ki.attach=*) ATTACH=${arg#*=} ;;
 	esac
 done
 
@@ -48,6 +49,22 @@ res() { echo "KI $*" >"$OUT"; echo "KI $*"; }
 log() { echo "ki-init: $*"; }
 
 finish() {
+	if [ "$ATTACH" = 1 ] && [ -n "${APID:-}" ]; then
+		# the restart scenario ends aoex with SIGTERM, the others with
+		# aoex detach: either must release the device
+		if [ "$SCEN" = restart ]; then
+			kill -TERM $APID
+		else
+			/bin/aoex detach /dev/nbd0 || res "detach=fail"
+		fi
+		wait $APID
+		res "attach_exit=$?"
+		if [ -e /sys/block/nbd0/pid ]; then res "nbd_released=no"; else res "nbd_released=yes"; fi
+		cat /tmp/aoex.log
+		for k in frames retransmits coalesced_frames sub_reads tag_inc_writes flushes eio; do
+			res "attach_$k=$(grep 'stats final' /tmp/aoex.log | grep -o " $k=[0-9]*" | cut -d= -f2)"
+		done
+	fi
 	# block-layer and aoe driver errors seen by the guest (fault tests)
 	res "io_errors=$(dmesg | grep -ciE 'I/O error|EXT4-fs error|aoe:.*(error|fail)')"
 	res "guest_done=$1"
@@ -93,6 +110,36 @@ ip link set eth0 mtu "$MTU" || { res "error=mtu_$MTU"; finish fail; }
 ip link set eth0 up
 res "guest_mtu=$(cat /sys/class/net/eth0/mtu)"
 
+DEV=/dev/etherd/e$SHELF.$SLOT
+SYSDEV=/sys/block/etherd!e$SHELF.$SLOT
+if [ "$ATTACH" = 1 ]; then
+	# aoex attach and the kernel's nbd device instead of the aoe driver
+	while read -r m; do
+		opts=
+		[ "$m" = nbd ] && opts=nbds_max=2
+		[ -n "$m" ] && { insmod "/lib/modules/$m.ko" $opts || log "insmod $m failed"; }
+	done </lib/modules/order.nbd
+	DEV=/dev/nbd0
+	SYSDEV=/sys/block/nbd0
+	t0=$(now_us)
+	# the link comes up in its own time: wait for the target to answer
+	deadline=$((t0 + DISC * 1000000))
+	until /bin/aoex -i eth0 -t 300 -r 0 discover -W 300 | grep -q "^e$SHELF.$SLOT "; do
+		[ "$(now_us)" -gt "$deadline" ] && { res "discover=fail"; finish fail; }
+	done
+	/bin/aoex -i eth0 -t 500 attach "$SHELF.$SLOT" "$DEV" --dead-time "$DEAD" >/tmp/aoex.log 2>&1 &
+	APID=$!
+	deadline=$((t0 + DISC * 1000000))
+	while [ "$(cat $SYSDEV/size 2>/dev/null || echo 0)" = 0 ]; do
+		sleep 0.1
+		if [ "$(now_us)" -gt "$deadline" ] || ! kill -0 $APID 2>/dev/null; then
+			res "discover=fail"
+			cat /tmp/aoex.log
+			finish fail
+		fi
+	done
+	t1=$(now_us)
+else
 aoeopts="aoe_iflist=eth0 aoe_deadsecs=$DEAD"
 [ -n "$MAXOUT" ] && aoeopts="$aoeopts aoe_maxout=$MAXOUT"
 # shellcheck disable=SC2086
@@ -100,8 +147,6 @@ insmod /lib/modules/aoe.ko $aoeopts || { res "error=insmod_aoe"; finish fail; }
 
 # ---- discovery: the driver only broadcasts Query Config at load time (and
 # every 60 s), so poke /dev/etherd/discover until the device node appears.
-DEV=/dev/etherd/e$SHELF.$SLOT
-SYSDEV=/sys/block/etherd!e$SHELF.$SLOT
 t0=$(now_us)
 deadline=$((t0 + DISC * 1000000))
 while [ ! -b "$DEV" ]; do
@@ -115,6 +160,7 @@ while [ ! -b "$DEV" ]; do
 	fi
 done
 t1=$(now_us)
+fi
 res "discover=ok"
 res "discover_ms=$(((t1 - t0) / 1000))"
 sectors=$(cat "$SYSDEV/size" 2>/dev/null || echo 0)
@@ -173,6 +219,17 @@ if [ "$SCEN" = bench ]; then
 		res "randread_$(sed -n 's/.*\(ios=[0-9]*\).*/\1/p' /tmp/qd.out)"
 	fi
 	if [ $bok = 1 ]; then res "bench=ok"; finish pass; else res "bench=fail"; finish fail; fi
+fi
+if [ "$SCEN" = stale ]; then
+	# A, then B over it at once; late copies of A's frames (a replaying
+	# fault bridge) land meanwhile; the host counts what is not B
+	half=$((PMB / 2))
+	dd if=/pattern of="$DEV" bs=1M count=$half oflag=direct conv=notrunc 2>/tmp/dd.err || ok=0
+	dd if=/pattern of="$DEV" bs=1M skip=$half count=$half oflag=direct conv=notrunc 2>>/tmp/dd.err || ok=0
+	sleep 3
+	[ $ok = 1 ] && res "stale_phase=done"
+	cat /tmp/dd.err
+	if [ $ok = 1 ]; then finish pass; else finish fail; fi
 fi
 # The pattern arrives as a second archive appended to the initrd; if the
 # kernel could not unpack it, say so instead of failing obscurely in dd.

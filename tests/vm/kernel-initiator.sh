@@ -89,6 +89,19 @@ Options:
                       runs --thaw-cmd CMD2 the same way (e.g. cmp IMAGE with
                       the copy, aoexctl thaw, wait for the merge), waits two
                       more rounds, then stops it as usual
+  --stale             guest scenario "stale": the first half of the pattern
+                      (A) written at offset 0, at once the second half (B)
+                      over it, both O_DIRECT, then 3 s for late copies to
+                      land (with --faults "faultbridge ... --replay-writes");
+                      the host counts the sectors of the image that do not
+                      hold B (KI stale_sectors; needs --image)
+  --attach AOEX       the guest reaches the target through AOEX (a static
+                      aoex binary, put into the per-run archive) as
+                      `aoex attach -i eth0 S.L /dev/nbd0 --dead-time
+                      DEADSECS` and the kernel's nbd device instead of the
+                      aoe driver; everything else is the same.  At the end
+                      the guest runs `aoex detach /dev/nbd0` and reports
+                      attach_exit and aoex's final counters (KI attach_*)
   --prepare           only build (or find) the cached base initramfs, print
                       its path and exit; no TARGET_CMD needed
 EOF
@@ -100,7 +113,7 @@ die() { echo "kernel-initiator: $*" >&2; echo "KI result=fail reason=$(echo "$*"
 # ---- options
 MTU=1500 SHELF=1 SLOT=2 IMAGE='' SIZE_MB=64 PMB=16 FS=0 KEEP=0
 CACHE=${KI_CACHE_DIR:-/tmp/aoexd-ki-cache} TIMEOUT=170 DEAD=30 MAXOUT='' DISC=30 MEM=512 KERNEL=''
-PREPARE=0 FAULTS='' RESTARTS='' DOWN=2.5 BENCH='' BRS=10 BQD=32 RATE= FREEZE_CMD='' THAW_CMD=''
+PREPARE=0 FAULTS='' RESTARTS='' DOWN=2.5 BENCH='' BRS=10 BQD=32 RATE= FREEZE_CMD='' THAW_CMD='' ATTACH='' STALE=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--mtu) MTU=$2; shift 2 ;;
@@ -123,6 +136,8 @@ while [ $# -gt 0 ]; do
 	--freeze-cmd) FREEZE_CMD=$2; shift 2 ;;
 	--thaw-cmd) THAW_CMD=$2; shift 2 ;;
 	--down-s) DOWN=$2; shift 2 ;;
+	--attach) ATTACH=$2; shift 2 ;;
+	--stale) STALE=1; shift ;;
 	--prepare) PREPARE=1; shift ;;
 	--bench) BENCH=$2; shift 2 ;;
 	--bench-seconds) BRS=$2; shift 2 ;;
@@ -154,6 +169,10 @@ if [ -n "$FSSCEN" ]; then
 	[ -n "$IMAGE" ] || die "--restarts needs --image (the host checks it with e2fsck)"
 	[ "$FS" = 0 ] || die "--restarts and --fs are different scenarios"
 	command -v e2fsck >/dev/null || die "e2fsck missing (apt-get install e2fsprogs)"
+fi
+if [ -n "$ATTACH" ]; then
+	[ -x "$ATTACH" ] || die "--attach $ATTACH is not an executable"
+	! ldd "$ATTACH" >/dev/null 2>&1 || die "--attach $ATTACH must be static (no libraries in the guest)"
 fi
 
 # ---- environment checks (exit 2: cannot run, as opposed to "target failed")
@@ -249,7 +268,14 @@ trap 'echo "kernel-initiator: interrupted" >&2; echo "KI result=fail reason=inte
 mkdir "$W/p"
 head -c $((PMB * 1048576)) /dev/urandom >"$W/p/pattern"
 PMD5=$(md5sum <"$W/p/pattern" | cut -d' ' -f1)
-(cd "$W/p" && echo pattern | cpio -o -H newc --quiet -R 0:0) >"$W/pattern.cpio" || die "cpio failed"
+pfiles=pattern
+if [ -n "$ATTACH" ]; then
+	mkdir -p "$W/p/bin"
+	cp "$ATTACH" "$W/p/bin/aoex"
+	pfiles="pattern bin bin/aoex"
+fi
+# shellcheck disable=SC2086
+(cd "$W/p" && printf '%s\n' $pfiles | cpio -o -H newc --quiet -R 0:0) >"$W/pattern.cpio" || die "cpio failed"
 # The kernel only takes an uncompressed archive that starts at a 4-byte
 # aligned offset of the initrd (zero bytes between archives are skipped), so
 # pad the gzip'd base to a multiple of 4.
@@ -338,6 +364,8 @@ append="$append ki.shelf=$SHELF ki.slot=$SLOT ki.mtu=$MTU ki.pmb=$PMB ki.poff=$P
 append="$append ki.fs=$FS ki.md5=$PMD5 ki.disc=$DISC ki.dead=$DEAD${MAXOUT:+ ki.maxout=$MAXOUT}"
 [ -n "$FSSCEN" ] && append="$append ki.scen=restart ki.rmax=$((TIMEOUT - 30))"
 [ -n "$BENCH" ] && append="$append ki.scen=bench ki.bmb=$BENCH ki.brs=$BRS ki.bqd=$BQD"
+[ -n "$ATTACH" ] && append="$append ki.attach=1"
+[ "$STALE" = 1 ] && append="$append ki.scen=stale"
 : >"$W/results.log"
 # Third serial port (guest ttyS2): host-to-guest control, a qemu "pipe"
 # chardev = the FIFOs ctl.in (we write) and ctl.out (unused).
@@ -543,6 +571,13 @@ if [ -n "$IMAGE" ] && [ "$(get write)" = ok ]; then
 	fi
 fi
 echo "KI host_cmp=$hostcmp"
+if [ "$STALE" = 1 ] && [ -n "$IMAGE" ]; then
+	# sectors of [0, half) that do not hold B (the pattern's second half)
+	half=$((PMB / 2 * 1048576))
+	stale=$(cmp -l -n "$half" "$IMAGE" <(tail -c +$((half + 1)) "$W/p/pattern") 2>/dev/null |
+		awk '{ print int(($1 - 1) / 512) }' | sort -u | wc -l)
+	echo "KI stale_sectors=$stale"
+fi
 if [ -n "$FSSCEN" ]; then
 	# The target is stopped, so the image is quiescent.
 	e2fsck -fn "$IMAGE" >"$W/fsck.out" 2>&1
@@ -566,6 +601,8 @@ if [ -n "$BENCH" ]; then
 elif [ -n "$FSSCEN" ]; then
 	req mkfs ok
 	req fs_files match
+elif [ "$STALE" = 1 ]; then
+	req stale_phase done
 else
 	req write ok
 	req read ok
@@ -575,7 +612,7 @@ fi
 req guest_done pass
 [ -z "$FAULTS$FSSCEN" ] || req io_errors 0
 [ -n "$reason" ] || [ $alive = yes ] || reason="target_died"
-[ -n "$reason" ] || [ -n "$FSSCEN$BENCH" ] || [ -z "$IMAGE" ] || [ $hostcmp = match ] || reason="host_cmp=$hostcmp"
+[ -n "$reason" ] || [ -n "$FSSCEN$BENCH" ] || [ "$STALE" = 1 ] || [ -z "$IMAGE" ] || [ $hostcmp = match ] || reason="host_cmp=$hostcmp"
 if [ -n "$FSSCEN" ]; then
 	[ -n "$reason" ] || [ "$host_fsck" = clean ] || reason="host_fsck=$host_fsck"
 fi

@@ -82,6 +82,8 @@ add_modules() { # listfile module...
 # needs parameters), ext4 only with --fs.
 add_modules order.net virtio_pci virtio_net virtio-rng
 add_modules order.fs crc32c-intel crc32c_generic ext4
+# the kernel's NBD client, for aoex attach (--attach)
+add_modules order.nbd nbd
 a=$(modprobe -S "$KVER" --show-depends aoe | awk '/^insmod/ {print $2}' | tail -1)
 [ -n "$a" ] || { echo "mkinitramfs: no aoe module for $KVER" >&2; exit 1; }
 case "$a" in

@@ -17,6 +17,8 @@
 				 * a HEX word like -1 is no option) */
 #define CMD_NO_EXT	0x4	/* -x does not apply */
 #define CMD_NO_HELP	0x8	/* -h and --help among the words are words */
+#define CMD_IFACES	0x10	/* -i may list several interfaces (attach) */
+#define CMD_NO_IFACE	0x20	/* needs no interface (detach) */
 
 struct cmd {
 	const char *name;
@@ -37,5 +39,6 @@ extern const struct cmd admin_cmd_discover, admin_cmd_identify, admin_cmd_config
 	admin_cmd_mask, admin_cmd_reserve, admin_cmd_raw;
 extern const struct cmd extcmd_cmd_ext, extcmd_cmd_probe;
 extern const struct cmd bench_cmd_bench;
+extern const struct cmd attach_cmd_attach, attach_cmd_detach;
 
 #endif

@@ -130,63 +130,6 @@ const struct cmd extcmd_cmd_ext = {
 
 /* --------------------------------------------------------------- probe */
 
-static uint32_t random_u32(void)
-{
-	uint32_t v;
-
-	if (getrandom(&v, sizeof v, GRND_NONBLOCK) == (ssize_t)sizeof v)
-		return v;
-	return (uint32_t)(now_ns() ^ ((uint64_t)getpid() << 16));
-}
-
-/* Index of tag in tags[0..n): they come from the counter, so usually at
- * tag - tags[0]. */
-static long find_tag(const uint32_t *tags, size_t n, uint32_t tag)
-{
-	uint32_t d = tag - tags[0];
-
-	if (d < n && tags[d] == tag)
-		return (long)d;
-	if (d > 0 && d - 1 < n && tags[d - 1] == tag)	/* the counter skipped 0 */
-		return (long)(d - 1);
-	for (size_t i = 0; i < n; i++)
-		if (tags[i] == tag)
-			return (long)i;
-	return -1;
-}
-
-/* The replies to the first probe and its burst. */
-struct probe {
-	const struct aoex_client *c;
-	uint32_t *tags;		/* burst + 1 of them, the first probe's at 0 */
-	bool *got;
-	uint64_t burst, t0;
-	unsigned replied, taken, first_err;
-	long long first_ms;
-};
-
-static bool take_probe_reply(void *ctx, const uint8_t *f, size_t len)
-{
-	struct probe *p = ctx;
-	long i;
-
-	if (!req_reply_for(&p->c->to, f, len) || f[AOE_OFF_CMD] != AOE_CMD_EXT)
-		return false;
-	i = find_tag(p->tags, p->burst + 1, req_tag_get(&p->c->to, f + AOE_OFF_TAG));
-	if (i < 0 || p->got[i])
-		return false;
-	p->got[i] = true;
-	p->taken++;
-	if (i == 0) {
-		p->first_ms = (long long)((now_ns() - p->t0 + 500000) / 1000000);
-		if (f[AOE_OFF_VERFLAGS] & AOE_FLAG_E)
-			p->first_err = f[AOE_OFF_ERROR] ? f[AOE_OFF_ERROR] : 256;
-	} else if (!(f[AOE_OFF_VERFLAGS] & AOE_FLAG_E)) {
-		p->replied++;
-	}
-	return p->taken > p->burst;
-}
-
 struct probe_args {
 	uint64_t burst, wait_ms;
 	char *id;
@@ -205,11 +148,9 @@ static int opt_id(void *args, char *arg)
 static int extcmd_probe(struct session *s, void *args, int argc, char **argv)
 {
 	struct probe_args *a = args;
-	size_t cap = aoex_frame_cap(&s->c), tlen, flen;
-	struct probe p = { .c = &s->c, .burst = a->burst, .first_ms = -1 };
+	struct session_probe p;
 	char idbuf[16];
-	const char *id = a->id, *names[2];
-	uint8_t *table = NULL, *f = NULL, *rep = NULL;
+	const char *id = a->id;
 	int rc;
 
 	if (argc != 1)
@@ -217,59 +158,22 @@ static int extcmd_probe(struct session *s, void *args, int argc, char **argv)
 	if ((rc = session_parse_target(s, argv[0])))
 		return rc;
 	if (!id) {
-		snprintf(idbuf, sizeof idbuf, "%u", random_u32());
+		snprintf(idbuf, sizeof idbuf, "%u", session_random_u32());
 		id = idbuf;
 	}
-	names[0] = "congestion";
-	names[1] = id;
-	table = malloc(cap);
-	f = malloc(cap);
-	rep = malloc(cap);
-	p.tags = calloc(p.burst + 1, sizeof *p.tags);
-	p.got = calloc(p.burst + 1, sizeof *p.got);
-	if (!table || !f || !rep || !p.tags || !p.got) {
-		rc = cli_local_error("out of memory");
-		goto out;
-	}
-	tlen = ext_table_build(names, 2, table, cap - EXT_OFF_TABLE);
-	if (!tlen) {
-		rc = cli_usage_error("probe: --id does not fit a frame");
-		goto out;
-	}
 	if ((rc = session_contact(s, false, NULL)))
-		goto out;
-	/* the first probe, then at once the burst: same id, distinct tags */
-	for (uint64_t i = 0; i <= p.burst; i++) {
-		p.tags[i] = aoex_new_tag(&s->c);
-		flen = req_ext(f, cap, &s->c.to, p.tags[i], table, tlen, (uint16_t)tlen);
-		rc = aoex_send(&s->c, f, flen);
-		if (rc < 0) {
-			rc = cli_local_error("send: %s", strerror(-rc));
-			goto out;
-		}
-		if (i == 0)
-			p.t0 = now_ns();
-	}
-	rc = aoex_collect(&s->c, rep, cap, p.t0 + a->wait_ms * 1000000, take_probe_reply, &p);
-	if (rc < 0) {
-		rc = cli_local_error("receive: %s", strerror(-rc));
-		goto out;
-	}
-	rc = AOEX_OK;
+		return rc;
+	rc = session_probe(s, id, a->burst, a->wait_ms, &p);
+	if (rc != AOEX_OK)
+		return rc;
 	printf("id=%s burst=%llu replied=%u first_reply_ms=%lld window=%u\n", id,
-	       (unsigned long long)p.burst, p.replied, p.first_ms, p.replied);
+	       (unsigned long long)a->burst, p.replied, p.first_ms, p.replied);
 	if (p.first_ms < 0) {
 		rc = session_no_reply(s);
 	} else if (p.first_err) {
 		cli_print_aoe_error(stdout, p.first_err & 0xFF);
 		rc = AOEX_TARGET_ERROR;
 	}
-out:
-	free(table);
-	free(f);
-	free(rep);
-	free(p.tags);
-	free(p.got);
 	return rc;
 }
 

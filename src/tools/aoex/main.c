@@ -116,6 +116,8 @@ static const struct cmd *const commands[] = {
 	&bench_cmd_bench,
 	&extcmd_cmd_ext,
 	&extcmd_cmd_probe,
+	&attach_cmd_attach,
+	&attach_cmd_detach,
 };
 
 static const struct cmd *find_command(const char *name)
@@ -159,7 +161,7 @@ int main(int argc, char **argv)
 {
 	struct session s = { .o = { .timeout_ms = 1000, .retries = 3, .window = 16, .tag_order = -1 } };
 	const struct cmd *cmd;
-	char err[256];
+	char err[256], first_if[64];
 	int nops, rc;
 
 	/* the first operand is the command; its options are its own */
@@ -178,11 +180,18 @@ int main(int argc, char **argv)
 		fputs(help_text, stdout);
 		return AOEX_OK;
 	}
+	if (cmd->flags & CMD_NO_IFACE)
+		return run_command(&s, cmd, nops, argv + 1);
 	if (!s.o.iface)
 		s.o.iface = getenv("AOEX_IFACE");
 	if (!s.o.iface || !*s.o.iface)
 		return cli_usage_error("no interface: use -i IFACE or set AOEX_IFACE");
-	if (aoex_open(&s.c, s.o.iface, s.o.have_src ? s.o.src : NULL, err, sizeof err) < 0)
+	/* attach takes IFACE,IFACE...: the first is the session's, the
+	 * command opens the others */
+	snprintf(first_if, sizeof first_if, "%.*s", (int)strcspn(s.o.iface, ","), s.o.iface);
+	if (strchr(s.o.iface, ',') && !(cmd->flags & CMD_IFACES))
+		return cli_usage_error("several interfaces (-i %s) only with attach", s.o.iface);
+	if (aoex_open(&s.c, first_if, s.o.have_src ? s.o.src : NULL, err, sizeof err) < 0)
 		return cli_local_error("%s", err);
 	s.c.timeout_ms = (int)s.o.timeout_ms;
 	s.c.retries = (unsigned)s.o.retries;

@@ -7,9 +7,12 @@
 #include "proto/crc8x4.h"
 #include "proto/frame.h"
 #include "proto/wire.h"
+#include "proto/ext.h"
 #include "common/util.h"
 
 #include <errno.h>
+#include <sys/random.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -235,5 +238,109 @@ int session_report_xfer(struct session *s, int rc, const struct aoex_result *res
 	else
 		fprintf(errout, "status=0x%02x error=0x%02x lba=%llu\n", r->status, r->err,
 			(unsigned long long)res->fail_lba);
+	return rc;
+}
+
+/* ------------------------------------------------ congestion probe */
+
+uint32_t session_random_u32(void)
+{
+	uint32_t v;
+
+	if (getrandom(&v, sizeof v, GRND_NONBLOCK) == (ssize_t)sizeof v)
+		return v;
+	return (uint32_t)(now_ns() ^ ((uint64_t)getpid() << 16));
+}
+
+/* Index of tag in tags[0..n): they come from the counter, so usually at
+ * tag - tags[0]. */
+static long find_tag(const uint32_t *tags, size_t n, uint32_t tag)
+{
+	uint32_t d = tag - tags[0];
+
+	if (d < n && tags[d] == tag)
+		return (long)d;
+	if (d > 0 && d - 1 < n && tags[d - 1] == tag)	/* the counter skipped 0 */
+		return (long)(d - 1);
+	for (size_t i = 0; i < n; i++)
+		if (tags[i] == tag)
+			return (long)i;
+	return -1;
+}
+
+/* The replies to the first probe and its burst. */
+struct probe {
+	const struct aoex_client *c;
+	uint32_t *tags;		/* burst + 1 of them, the first probe's at 0 */
+	bool *got;
+	uint64_t burst, t0;
+	unsigned taken;
+	struct session_probe *out;
+};
+
+static bool take_probe_reply(void *ctx, const uint8_t *f, size_t len)
+{
+	struct probe *p = ctx;
+	long i;
+
+	if (!req_reply_for(&p->c->to, f, len) || f[AOE_OFF_CMD] != AOE_CMD_EXT)
+		return false;
+	i = find_tag(p->tags, p->burst + 1, req_tag_get(&p->c->to, f + AOE_OFF_TAG));
+	if (i < 0 || p->got[i])
+		return false;
+	p->got[i] = true;
+	p->taken++;
+	if (i == 0) {
+		p->out->first_ms = (long long)((now_ns() - p->t0 + 500000) / 1000000);
+		if (f[AOE_OFF_VERFLAGS] & AOE_FLAG_E)
+			p->out->first_err = f[AOE_OFF_ERROR] ? f[AOE_OFF_ERROR] : 256;
+	} else if (!(f[AOE_OFF_VERFLAGS] & AOE_FLAG_E)) {
+		p->out->replied++;
+	}
+	return p->taken > p->burst;
+}
+
+int session_probe(struct session *s, const char *id, uint64_t burst, uint64_t wait_ms,
+		  struct session_probe *out)
+{
+	size_t cap = aoex_frame_cap(&s->c), tlen, flen;
+	struct probe p = { .c = &s->c, .burst = burst, .out = out };
+	const char *names[2] = { "congestion", id };
+	uint8_t *table = malloc(cap), *f = malloc(cap), *rep = malloc(cap);
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	out->first_ms = -1;
+	p.tags = calloc(burst + 1, sizeof *p.tags);
+	p.got = calloc(burst + 1, sizeof *p.got);
+	if (!table || !f || !rep || !p.tags || !p.got) {
+		rc = cli_local_error("out of memory");
+		goto out;
+	}
+	tlen = ext_table_build(names, 2, table, cap - EXT_OFF_TABLE);
+	if (!tlen) {
+		rc = cli_usage_error("probe: --id does not fit a frame");
+		goto out;
+	}
+	/* the first probe, then at once the burst: same id, distinct tags */
+	for (uint64_t i = 0; i <= burst; i++) {
+		p.tags[i] = aoex_new_tag(&s->c);
+		flen = req_ext(f, cap, &s->c.to, p.tags[i], table, tlen, (uint16_t)tlen);
+		rc = aoex_send(&s->c, f, flen);
+		if (rc < 0) {
+			rc = cli_local_error("send: %s", strerror(-rc));
+			goto out;
+		}
+		if (i == 0)
+			p.t0 = now_ns();
+	}
+	rc = aoex_collect(&s->c, rep, cap, p.t0 + wait_ms * 1000000, take_probe_reply, &p);
+	rc = rc < 0 ? cli_local_error("receive: %s", strerror(-rc)) : AOEX_OK;
+out:
+	free(table);
+	free(f);
+	free(rep);
+	free(p.tags);
+	free(p.got);
 	return rc;
 }

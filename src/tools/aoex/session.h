@@ -92,4 +92,16 @@ uint64_t session_ident_sectors(const uint8_t *id);
 int session_report_xfer(struct session *s, int rc, const struct aoex_result *res,
 			const char *what, FILE *errout);
 
+/* The congestion probe (README.extensions section 8): a first probe with
+ * id, at once burst more with the same id, replies collected for wait_ms
+ * (or until all came).  AOEX_OK with *out filled, or an error reported. */
+struct session_probe {
+	unsigned replied;	/* burst probes answered without E */
+	unsigned first_err;	/* the first probe's AoE error (256: E, 0) */
+	long long first_ms;	/* its delay; -1: no reply */
+};
+int session_probe(struct session *s, const char *id, uint64_t burst, uint64_t wait_ms,
+		  struct session_probe *out);
+uint32_t session_random_u32(void);
+
 #endif
