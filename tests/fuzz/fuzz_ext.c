@@ -31,6 +31,7 @@
 #include "proto/ext.h"
 #include "proto/target.h"
 #include "proto/wire.h"
+#include "peer_has.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -159,27 +160,12 @@ static void check_reply(const uint8_t *req, size_t len, unsigned mtu,
 	check_io(o, len, mtu);
 }
 
-/* Whether the initiator mac has crc8x4 active now (any of them may have
- * negotiated it). */
-static bool has_crc(const uint8_t mac[6])
-{
-	char buf[64];
-	uint8_t m[6];
-
-	for (unsigned i = 0; i < aoe_target_peer_count(&t); i++) {
-		aoe_target_peer_features(&t, i, m, buf, sizeof buf);
-		if (memcmp(m, mac, 6) == 0)
-			return strstr(buf, "crc8x4") != NULL;
-	}
-	return false;
-}
-
 /* crc8x4: only initiators that have it are checked and get checks; a
  * reply with its check still fits one frame. */
 static void check_crc(const uint8_t *req, size_t len, unsigned mtu,
 		      const struct aoe_outcome *o, uint8_t *rep)
 {
-	bool peer = len >= AOE_HDR_LEN && has_crc(req + AOE_OFF_SRC);
+	bool peer = len >= AOE_HDR_LEN && peer_has(&t, req + AOE_OFF_SRC, "crc8x4");
 	size_t n;
 
 	if (o->drop == AOE_DROP_CRC || o->crc)

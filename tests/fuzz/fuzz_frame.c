@@ -37,6 +37,7 @@
 #include "proto/crc8x4.h"
 #include "proto/target.h"
 #include "proto/wire.h"
+#include "peer_has.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -158,27 +159,12 @@ static void check_access(const uint8_t *req, size_t len, const struct aoe_outcom
 		check(o->len == ATA_HDR_LEN && o->ata.op == ATA_OP_NONE);
 }
 
-/* Whether the initiator mac has crc8x4 active now (any of them may have
- * negotiated it). */
-static bool has_crc(const uint8_t mac[6])
-{
-	char buf[64];
-	uint8_t m[6];
-
-	for (unsigned i = 0; i < aoe_target_peer_count(&t); i++) {
-		aoe_target_peer_features(&t, i, m, buf, sizeof buf);
-		if (memcmp(m, mac, 6) == 0)
-			return strstr(buf, "crc8x4") != NULL;
-	}
-	return false;
-}
-
 /* crc8x4: only frames of an initiator that has it are refused by it or
  * get it, and the reply with its check (data in place) still fits one frame. */
 static void check_crc(const uint8_t *req, size_t len, unsigned mtu, struct aoe_outcome *o,
 		      uint8_t *rep)
 {
-	bool peer = len >= AOE_HDR_LEN && has_crc(req + AOE_OFF_SRC);
+	bool peer = len >= AOE_HDR_LEN && peer_has(&t, req + AOE_OFF_SRC, "crc8x4");
 	size_t n;
 
 	if (o->drop == AOE_DROP_CRC)

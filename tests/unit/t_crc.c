@@ -124,7 +124,7 @@ static void test_target_writes(void)
 {
 	size_t len;
 
-	target_reset();
+	target_reset(1000);
 	len = mkwrite(MAC_A, 10, 8, 2, false);
 	req[len - 1] ^= 1;	/* garbage where a check would be: no check asked */
 	len += 4;
@@ -191,7 +191,7 @@ static void test_target_replies(void)
 {
 	size_t len;
 
-	target_reset();
+	target_reset(1000);
 	run(mkread(MAC_A, 1, ATA_READ_EXT, 4, 2));
 	ok(O.v == AOE_V_IO && !O.crc, "plain initiator: read outcome without crc");
 	NEG(MAC_A, "crc8x4\0\0");

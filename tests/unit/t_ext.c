@@ -19,53 +19,13 @@
 #include "proto/target.h"
 #include "proto/wire.h"
 #include "tap.h"
+#include "frames.h"
 
-static const uint8_t MYMAC[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-static const uint8_t MAC_A[6] = { 0x02, 0, 0, 0, 0, 0xaa };
-static const uint8_t MAC_B[6] = { 0x02, 0, 0, 0, 0, 0xbb };
 static const uint8_t MAC_C[6] = { 0x02, 0, 0, 0, 0, 0xcc };
 
-static uint8_t req[9216], out[9216];
-static struct aoe_target T;
-static struct aoe_outcome O;
 static struct tagwin W;
 
 #define N(a) (sizeof (a) / sizeof (a)[0])
-
-static void target_reset(uint64_t sectors)
-{
-	memset(&T, 0, sizeof T);
-	T.shelf = 1;
-	T.slot = 2;
-	T.bufcnt = 16;
-	T.ata.sectors = sectors;
-}
-
-static void mkhdr(const uint8_t src[6], uint8_t cmd, const uint8_t tag[4])
-{
-	memset(req, 0, sizeof req);
-	memcpy(req + AOE_OFF_DST, MYMAC, 6);
-	memcpy(req + AOE_OFF_SRC, src, 6);
-	put_be16(req + AOE_OFF_TYPE, AOE_ETHERTYPE);
-	req[AOE_OFF_VERFLAGS] = 0x10;
-	put_be16(req + AOE_OFF_MAJOR, 1);
-	req[AOE_OFF_MINOR] = 2;
-	req[AOE_OFF_CMD] = cmd;
-	memcpy(req + AOE_OFF_TAG, tag, 4);
-}
-
-static const uint8_t TAG_X[4] = { 0xde, 0xad, 0xbe, 0xef };
-
-/* An Extensions request carrying tlen table bytes; returns the frame
- * length, padded to 60 as on the wire. */
-static size_t mkext(const uint8_t src[6], const char *tab, size_t tlen)
-{
-	mkhdr(src, AOE_CMD_EXT, TAG_X);
-	put_le16(req + EXT_OFF_LEN_LE, (uint16_t)tlen);
-	memcpy(req + EXT_OFF_TABLE, tab, tlen);
-	return EXT_HDR_LEN + tlen < 60 ? 60 : EXT_HDR_LEN + tlen;
-}
-#define EXT(src, lit) mkext(src, lit, sizeof(lit) - 1)
 
 static size_t mkata(const uint8_t src[6], const uint8_t tag[4], uint8_t aflags, uint8_t cmd,
 		    uint64_t lba, uint8_t count, size_t payload)
@@ -90,22 +50,11 @@ static size_t mkwrite(const uint8_t src[6], uint32_t tag, uint64_t lba)
 	return mkata(src, t, 0x41, ATA_WRITE_EXT, lba, 1, 512);
 }
 
-static void run(size_t len, unsigned mtu)
-{
-	memset(out, 0xee, sizeof out);
-	aoe_target_handle(&T, req, len, MYMAC, mtu, out, &O);
-}
-
 static int reply_err(void)
 {
 	return (out[AOE_OFF_VERFLAGS] & AOE_FLAG_E) ? out[AOE_OFF_ERROR] : 0;
 }
 
-static void negotiate(const uint8_t src[6], const char *tab, size_t tlen)
-{
-	run(mkext(src, tab, tlen), 1500);
-}
-#define NEG(src, lit) negotiate(src, lit, sizeof(lit) - 1)
 
 /* The features string of the peer with this MAC ("-" if it has no entry). */
 static const char *features_of(const uint8_t mac[6])
@@ -173,7 +122,7 @@ static void test_table_parser(void)
 		/* the dispatcher agrees: no reply and counted, or a reply of
 		 * exactly 26 + L bytes */
 		target_reset(1000);
-		run(len, 1500);
+		run_mtu(len, 1500);
 		if (c->valid)
 			ok(O.v == AOE_V_REPLY && O.len == EXT_HDR_LEN + tlen,
 			   "dispatch: %s -> reply of 26 + L", c->what);
@@ -198,9 +147,9 @@ static void test_table_parser(void)
 	big[sizeof big - 2] = big[sizeof big - 1] = 0;
 	target_reset(1000);
 	size_t len = mkext(MAC_A, big, sizeof big);
-	run(len, 1500);
+	run_mtu(len, 1500);
 	ok(O.v == AOE_V_DROP && O.drop == AOE_DROP_EXT_BADTABLE, "table longer than one 1500-MTU frame: dropped");
-	run(len, 9000);
+	run_mtu(len, 9000);
 	ok(O.v == AOE_V_REPLY && O.len == len, "the same table at MTU 9000: answered");
 	is_int(T.st.ext_requests, 2, "ext_requests counts valid and invalid requests");
 }
@@ -258,7 +207,7 @@ static void test_casing(void)
 		const struct casing_case *c = &casing_cases[i];
 		target_reset(1000);
 		size_t len = mkext(MAC_A, c->tab, c->tlen);
-		run(len, 1500);
+		run_mtu(len, 1500);
 		bool pass = O.v == AOE_V_REPLY && O.len == EXT_HDR_LEN + c->tlen &&
 			    memcmp(out + EXT_OFF_TABLE, c->want, c->tlen) == 0 &&
 			    strcmp(features_of(MAC_A), c->features) == 0 && O.delay_ms == c->delay;
@@ -274,7 +223,7 @@ static void test_casing(void)
 	req[AOE_OFF_MAJOR] = 0xff;
 	req[AOE_OFF_MAJOR + 1] = 0xff;
 	req[AOE_OFF_MINOR] = 0xff;
-	run(len, 1500);
+	run_mtu(len, 1500);
 	ok(memcmp(out + AOE_OFF_DST, MAC_A, 6) == 0 && memcmp(out + AOE_OFF_SRC, MYMAC, 6) == 0,
 	   "ext reply: MACs swapped");
 	is_int(out[AOE_OFF_VERFLAGS], 0x18, "ext reply: version 1, R set, E never set");
@@ -295,12 +244,12 @@ static void test_casing(void)
 
 	/* AoE error 1 stays for other unknown commands; 0x23 gets none */
 	mkhdr(MAC_A, 0x22, TAG_X);
-	run(60, 1500);
+	run_mtu(60, 1500);
 	ok(O.v == AOE_V_REPLY && reply_err() == AOE_ERR_BADCMD, "command 0x22 still -> AoE error 1");
 	EXT(MAC_A, "\0\0");
 	req[AOE_OFF_VERFLAGS] = 0x20;
 	target_reset(1000);
-	run(60, 1500);
+	run_mtu(60, 1500);
 	ok(reply_err() == AOE_ERR_BADVER && aoe_target_peer_count(&T) == 0,
 	   "version 2 Extensions request -> error 5, no peer created");
 }
@@ -335,7 +284,7 @@ static void test_congestion(void)
 	}
 	is_int(T.st.ext_congestion_probes, 9, "probes counted per request with a valid id");
 	is_int(T.st.ext_congestion_delays, 5, "delayed probes counted");
-	run(mkwrite(MAC_A, 1, 0), 1500);
+	run_mtu(mkwrite(MAC_A, 1, 0), 1500);
 	is_int(O.delay_ms, 0, "no delay outside Extensions replies");
 }
 
@@ -450,9 +399,9 @@ static void test_dup_write(void)
 	target_reset(1000);
 	NEG(MAC_A, "tag_inc_be\0\0");
 	size_t len = mkwrite(MAC_A, 5, 4);
-	run(len, 1500);
+	run_mtu(len, 1500);
 	ok(O.v == AOE_V_IO && O.ata.op == ATA_OP_WRITE, "tag_inc_be: first write of tag 5 is written");
-	run(len, 1500);
+	run_mtu(len, 1500);
 	ok(O.v == AOE_V_DUPWRITE && O.len == 36 && O.ata.op == ATA_OP_NONE,
 	   "same tag again: AOE_V_DUPWRITE, 36 bytes, nothing to write");
 	ok(memcmp(out + AOE_OFF_DST, MAC_A, 6) == 0 && out[AOE_OFF_VERFLAGS] == 0x18 &&
@@ -468,54 +417,54 @@ static void test_dup_write(void)
 	/* WRITE (LBA28) is tracked too */
 	be_tag(tag, 6);
 	len = mkata(MAC_A, tag, 0x01, ATA_WRITE, 4, 1, 512);
-	run(len, 1500);
-	run(len, 1500);
+	run_mtu(len, 1500);
+	run_mtu(len, 1500);
 	ok(O.v == AOE_V_DUPWRITE, "WRITE SECTORS (0x30) duplicate detected");
 
 	/* a read of the same tag is never a duplicate */
 	be_tag(tag, 5);
 	len = mkata(MAC_A, tag, 0x40, ATA_READ_EXT, 4, 1, 0);
-	run(len, 1500);
+	run_mtu(len, 1500);
 	ok(O.v == AOE_V_IO && O.ata.op == ATA_OP_READ, "read with a seen tag: read as usual");
 
 	/* writes that would not be written leave the window alone */
 	T.ata.readonly = true;
-	run(mkwrite(MAC_A, 7, 4), 1500);
+	run_mtu(mkwrite(MAC_A, 7, 4), 1500);
 	ok(O.v == AOE_V_REPLY && out[ATA_OFF_ERR] == ATA_ER_ABRT, "read-only: write of tag 7 refused");
 	T.ata.readonly = false;
-	run(mkwrite(MAC_A, 7, 4), 1500);
+	run_mtu(mkwrite(MAC_A, 7, 4), 1500);
 	ok(O.v == AOE_V_IO, "... its retransmission is written, not acked as a duplicate");
 	be_tag(tag, 8);
-	run(mkata(MAC_A, tag, 0x41, ATA_WRITE_EXT, 4, 0, 0), 1500);
+	run_mtu(mkata(MAC_A, tag, 0x41, ATA_WRITE_EXT, 4, 0, 0), 1500);
 	ok(O.v == AOE_V_REPLY, "count-0 write of tag 8: nothing written");
-	run(mkwrite(MAC_A, 8, 4), 1500);
+	run_mtu(mkwrite(MAC_A, 8, 4), 1500);
 	ok(O.v == AOE_V_IO, "tag 8 with a sector: written");
 	be_tag(tag, 9);
-	run(mkata(MAC_A, tag, 0x41, ATA_WRITE_EXT, 4, 1, 100), 1500);
+	run_mtu(mkata(MAC_A, tag, 0x41, ATA_WRITE_EXT, 4, 1, 100), 1500);
 	ok(O.v == AOE_V_REPLY && reply_err() == AOE_ERR_BADARG, "short-payload write of tag 9: error 2");
-	run(mkwrite(MAC_A, 9, 4), 1500);
+	run_mtu(mkwrite(MAC_A, 9, 4), 1500);
 	ok(O.v == AOE_V_IO, "tag 9 complete: written");
-	run(mkwrite(MAC_A, 10, 5000), 1500);
+	run_mtu(mkwrite(MAC_A, 10, 5000), 1500);
 	ok(O.v == AOE_V_REPLY && out[ATA_OFF_ERR] == ATA_ER_IDNF, "out-of-range write of tag 10: IDNF");
-	run(mkwrite(MAC_A, 10, 4), 1500);
+	run_mtu(mkwrite(MAC_A, 10, 4), 1500);
 	ok(O.v == AOE_V_IO, "tag 10 in range: written");
 
 	/* a reservation refuses before ATA: the window is not touched */
 	T.res.n = 1;
 	memcpy(T.res.mac[0], MAC_B, 6);
-	run(mkwrite(MAC_A, 11, 4), 1500);
+	run_mtu(mkwrite(MAC_A, 11, 4), 1500);
 	ok(reply_err() == AOE_ERR_RESERVED, "reserved elsewhere: write of tag 11 -> error 6");
 	T.res.n = 0;
-	run(mkwrite(MAC_A, 11, 4), 1500);
+	run_mtu(mkwrite(MAC_A, 11, 4), 1500);
 	ok(O.v == AOE_V_IO, "released: tag 11 written");
 
 	/* the daemon's write failed: the retransmission must execute */
-	run(mkwrite(MAC_A, 12, 4), 1500);
+	run_mtu(mkwrite(MAC_A, 12, 4), 1500);
 	be_tag(tag, 12);
 	aoe_target_forget_write(&T, MAC_A, tag);
-	run(mkwrite(MAC_A, 12, 4), 1500);
+	run_mtu(mkwrite(MAC_A, 12, 4), 1500);
 	ok(O.v == AOE_V_IO, "forget_write: the failed write's retransmission is written");
-	run(mkwrite(MAC_A, 12, 4), 1500);
+	run_mtu(mkwrite(MAC_A, 12, 4), 1500);
 	ok(O.v == AOE_V_DUPWRITE, "... and a later copy is a duplicate again");
 	aoe_target_forget_write(&T, MAC_C, tag);
 	ok(aoe_target_peer_count(&T) == 1, "forget_write for an unknown MAC: no effect, no entry");
@@ -523,41 +472,41 @@ static void test_dup_write(void)
 	/* a far read empties the window */
 	uint64_t resets = T.st.ext_window_resets;
 	be_tag(tag, 12 + 65536);
-	run(mkata(MAC_A, tag, 0x40, ATA_READ_EXT, 0, 1, 0), 1500);
+	run_mtu(mkata(MAC_A, tag, 0x40, ATA_READ_EXT, 0, 1, 0), 1500);
 	is_int(T.st.ext_window_resets, resets, "read 65536 ahead: window kept");
 	be_tag(tag, 12 + 65537);
-	run(mkata(MAC_A, tag, 0x00, ATA_CHECK_POWER, 0, 0, 0), 1500);
+	run_mtu(mkata(MAC_A, tag, 0x00, ATA_CHECK_POWER, 0, 0, 0), 1500);
 	is_int(T.st.ext_window_resets, resets + 1, "CHECK POWER 65537 ahead: window reset, counted");
-	run(mkwrite(MAC_A, 12, 4), 1500);
+	run_mtu(mkwrite(MAC_A, 12, 4), 1500);
 	ok(O.v == AOE_V_IO, "after the reset tag 12 is written");
-	run(mkwrite(MAC_A, 12 + 40000, 4), 1500);
+	run_mtu(mkwrite(MAC_A, 12 + 40000, 4), 1500);
 	is_int(T.st.ext_window_resets, resets + 2, "write 40000 ahead: window restarted, counted");
 
 	/* without negotiation there is no duplicate detection */
-	run(mkwrite(MAC_B, 5, 4), 1500);
-	run(mkwrite(MAC_B, 5, 4), 1500);
+	run_mtu(mkwrite(MAC_B, 5, 4), 1500);
+	run_mtu(mkwrite(MAC_B, 5, 4), 1500);
 	ok(O.v == AOE_V_IO, "initiator without Extensions: same tag twice is written twice");
 	ok(aoe_target_peer_count(&T) == 1, "ATA frames from unknown MACs create no entry");
 	NEG(MAC_C, "coalesced_read\0tag_random\0\0");
-	run(mkwrite(MAC_C, 5, 4), 1500);
-	run(mkwrite(MAC_C, 5, 4), 1500);
+	run_mtu(mkwrite(MAC_C, 5, 4), 1500);
+	run_mtu(mkwrite(MAC_C, 5, 4), 1500);
 	ok(O.v == AOE_V_IO, "tag_random / coalesced_read only: no duplicate detection");
 	ok(O.tag_random, "tag_random peer: outcome says tag_random");
-	run(mkwrite(MAC_A, 99, 4), 1500);
+	run_mtu(mkwrite(MAC_A, 99, 4), 1500);
 	ok(!O.tag_random, "tag_inc peer: not tag_random");
-	run(mkwrite(MAC_B, 99, 4), 1500);
+	run_mtu(mkwrite(MAC_B, 99, 4), 1500);
 	ok(!O.tag_random, "plain initiator: not tag_random");
 
 	/* negotiating a new tag mode starts a fresh window */
-	run(mkwrite(MAC_A, 200, 4), 1500);
+	run_mtu(mkwrite(MAC_A, 200, 4), 1500);
 	NEG(MAC_A, "tag_inc_le\0\0");
-	run(mkwrite(MAC_A, 200, 4), 1500);
+	run_mtu(mkwrite(MAC_A, 200, 4), 1500);
 	ok(O.v == AOE_V_IO, "tag mode changed: old marks forgotten");
 	NEG(MAC_A, "coalesced_read\0\0");
-	run(mkwrite(MAC_A, 200, 4), 1500);
+	run_mtu(mkwrite(MAC_A, 200, 4), 1500);
 	ok(O.v == AOE_V_DUPWRITE, "other names leave the window alone");
 	NEG(MAC_A, "reset\0tag_inc_le\0\0");
-	run(mkwrite(MAC_A, 200, 4), 1500);
+	run_mtu(mkwrite(MAC_A, 200, 4), 1500);
 	ok(O.v == AOE_V_IO, "reset + same mode: fresh window");
 }
 
@@ -584,16 +533,16 @@ static void test_byte_order(void)
 	for (size_t i = 0; i < N(cases); i++) {
 		target_reset(1000);
 		negotiate(MAC_A, cases[i].tab, cases[i].tlen);
-		run(mkata(MAC_A, cases[i].a, 0x41, ATA_WRITE_EXT, 1, 1, 512), 1500);
+		run_mtu(mkata(MAC_A, cases[i].a, 0x41, ATA_WRITE_EXT, 1, 1, 512), 1500);
 		enum aoe_verdict v1 = O.v;
-		run(mkata(MAC_A, cases[i].b, 0x41, ATA_WRITE_EXT, 1, 1, 512), 1500);
+		run_mtu(mkata(MAC_A, cases[i].b, 0x41, ATA_WRITE_EXT, 1, 1, 512), 1500);
 		enum aoe_verdict v2 = O.v;
-		run(mkata(MAC_A, cases[i].a, 0x41, ATA_WRITE_EXT, 1, 1, 512), 1500);
+		run_mtu(mkata(MAC_A, cases[i].a, 0x41, ATA_WRITE_EXT, 1, 1, 512), 1500);
 		ok(v1 == AOE_V_IO && v2 == AOE_V_IO && O.v == cases[i].third, "%s", cases[i].what);
 	}
 	target_reset(1000);
 	NEG(MAC_A, "tag_inc_le\0\0");
-	run(mkata(MAC_A, le_b, 0x41, ATA_WRITE_EXT, 1, 1, 512), 1500);
+	run_mtu(mkata(MAC_A, le_b, 0x41, ATA_WRITE_EXT, 1, 1, 512), 1500);
 	is_int(O.tag, 0xff7f0000, "outcome tag is the raw bytes big-endian, whatever the mode");
 }
 
@@ -604,24 +553,24 @@ static void test_isolation(void)
 	target_reset(1000);
 	NEG(MAC_A, "tag_inc_be\0coalesced_read\0\0");
 	NEG(MAC_B, "tag_inc_be\0\0");
-	run(mkwrite(MAC_A, 5, 4), 1500);
-	run(mkwrite(MAC_B, 5, 4), 1500);
+	run_mtu(mkwrite(MAC_A, 5, 4), 1500);
+	run_mtu(mkwrite(MAC_B, 5, 4), 1500);
 	ok(O.v == AOE_V_IO, "B's tag 5 after A's tag 5: separate windows");
 	NEG(MAC_B, "reset\0\0");
-	run(mkwrite(MAC_A, 5, 4), 1500);
+	run_mtu(mkwrite(MAC_A, 5, 4), 1500);
 	ok(O.v == AOE_V_DUPWRITE, "B's reset leaves A's window");
 	ok(strcmp(features_of(MAC_A), "tag_inc_be,coalesced_read") == 0 && strcmp(features_of(MAC_B), "") == 0,
 	   "B's reset leaves A's features");
-	run(mkwrite(MAC_B, 5, 4), 1500);
-	run(mkwrite(MAC_B, 5 + 70000, 4), 1500);
-	run(mkwrite(MAC_A, 5, 4), 1500);
+	run_mtu(mkwrite(MAC_B, 5, 4), 1500);
+	run_mtu(mkwrite(MAC_B, 5 + 70000, 4), 1500);
+	run_mtu(mkwrite(MAC_A, 5, 4), 1500);
 	ok(O.v == AOE_V_DUPWRITE, "B's far tags leave A's window");
 	NEG(MAC_B, "tag_inc_be\0\0");
-	run(mkwrite(MAC_B, 5, 4), 1500);
+	run_mtu(mkwrite(MAC_B, 5, 4), 1500);
 	uint8_t tag[4];
 	be_tag(tag, 5 + 70000 + 70000);
-	run(mkata(MAC_B, tag, 0x40, ATA_READ_EXT, 0, 1, 0), 1500);
-	run(mkwrite(MAC_A, 5, 4), 1500);
+	run_mtu(mkata(MAC_B, tag, 0x40, ATA_READ_EXT, 0, 1, 0), 1500);
+	run_mtu(mkwrite(MAC_A, 5, 4), 1500);
 	ok(O.v == AOE_V_DUPWRITE, "B's far read leaves A's window");
 	is_int(aoe_target_peer_count(&T), 2, "two peers");
 
@@ -645,12 +594,12 @@ static void test_lru(void)
 	for (unsigned i = 0; i < AOE_PEERS_MAX; i++) {
 		mac[5] = (uint8_t)i;
 		NEG(mac, "tag_inc_be\0\0");
-		run(mkwrite(mac, 1, 0), 1500);
+		run_mtu(mkwrite(mac, 1, 0), 1500);
 	}
 	ok(aoe_target_peer_count(&T) == 64 && T.st.ext_peer_evictions == 0, "64 peers held, no eviction");
 	/* peer 0 is the oldest, but an ATA frame makes it recently used */
 	mac[5] = 0;
-	run(mkwrite(mac, 2, 0), 1500);
+	run_mtu(mkwrite(mac, 2, 0), 1500);
 	mac[5] = 64;
 	NEG(mac, "coalesced_read\0\0");
 	ok(aoe_target_peer_count(&T) == 64 && T.st.ext_peer_evictions == 1, "65th peer: one evicted, counted");
@@ -663,10 +612,10 @@ static void test_lru(void)
 	}
 	ok(has0 && !has1 && has64, "the least recently used (peer 1) went; peer 0, used by ATA, stayed");
 	mac[5] = 1;
-	run(mkwrite(mac, 1, 0), 1500);
+	run_mtu(mkwrite(mac, 1, 0), 1500);
 	ok(O.v == AOE_V_IO && aoe_target_peer_count(&T) == 64, "evicted peer 1: plain AoE, its window gone");
 	mac[5] = 0;
-	run(mkwrite(mac, 2, 0), 1500);
+	run_mtu(mkwrite(mac, 2, 0), 1500);
 	ok(O.v == AOE_V_DUPWRITE, "peer 0 kept its window");
 	NEG(mac, "\0\0");
 	is_int(T.st.ext_peer_evictions, 1, "a known peer's request evicts nobody");
@@ -675,7 +624,7 @@ static void test_lru(void)
 	 * entries: an initiator that does I/O keeps its window */
 	target_reset(1000);
 	NEG(MAC_A, "tag_inc_le\0\0");
-	run(mkwrite(MAC_A, 7, 0), 1500);
+	run_mtu(mkwrite(MAC_A, 7, 0), 1500);
 	for (unsigned i = 0; i < 10 * AOE_PEERS_MAX; i++) {
 		mac[4] = (uint8_t)(i >> 8);
 		mac[5] = (uint8_t)i;
@@ -683,7 +632,7 @@ static void test_lru(void)
 	}
 	ok(T.st.ext_peer_evictions >= 9 * AOE_PEERS_MAX, "flood: %llu evictions",
 	   (unsigned long long)T.st.ext_peer_evictions);
-	run(mkwrite(MAC_A, 7, 0), 1500);
+	run_mtu(mkwrite(MAC_A, 7, 0), 1500);
 	ok(O.v == AOE_V_DUPWRITE, "flood of 640 made-up MACs: the writing initiator kept its window");
 
 	/* masked senders never reach the table */
@@ -731,39 +680,39 @@ static void test_coalesced(void)
 	target_reset(1000);
 	NEG(MAC_A, "coalesced_read\0\0");
 	len = mkcoalesced(MAC_A, 0x40, ATA_READ_EXT, 0, 1, 3, 3, lbas, counts);
-	run(len, 1500);
+	run_mtu(len, 1500);
 	ok(O.v == AOE_V_IO && O.nsub == 3 && O.sub_ignored == 0, "3 descriptors that fit: nsub 3");
-	run(len - 1, 1500);
+	run_mtu(len - 1, 1500);
 	ok(O.nsub == 2 && O.sub_ignored == 1, "last descriptor one byte short: nsub 2, 1 ignored");
 	is_int(T.st.ext_sub_ignored, 1, "ext_sub_ignored counted");
 	len = mkcoalesced(MAC_A, 0x40, ATA_READ_EXT, 0, 1, 5, 2, lbas, counts);
-	run(len, 1500);
+	run_mtu(len, 1500);
 	ok(O.nsub == 2 && O.sub_ignored == 3, "count 5 with 2 present: nsub 2, 3 ignored");
 	len = mkcoalesced(MAC_A, 0x40, ATA_READ_EXT, 0, 1, 0, 0, lbas, counts);
-	run(60, 1500);
+	run_mtu(60, 1500);
 	ok(O.v == AOE_V_IO && O.nsub == 0 && O.sub_ignored == 0, "plain READ padded to 60 (count byte 0): no sub-reads");
-	run(36, 1500);
+	run_mtu(36, 1500);
 	ok(O.nsub == 0, "plain 36-byte READ: no sub-reads");
-	run(37, 1500);
+	run_mtu(37, 1500);
 	ok(O.nsub == 0 && O.sub_ignored == 0, "count byte alone, 0: nothing");
 	req[CR_OFF_COUNT] = 1;
-	run(37, 1500);
+	run_mtu(37, 1500);
 	ok(O.nsub == 0 && O.sub_ignored == 1, "count byte 1 with no descriptor: ignored");
 
 	len = mkcoalesced(MAC_B, 0x40, ATA_READ_EXT, 0, 1, 3, 3, lbas, counts);
-	run(len, 1500);
+	run_mtu(len, 1500);
 	ok(O.v == AOE_V_IO && O.nsub == 0 && O.sub_ignored == 0 && O.len == 36 + 512,
 	   "without coalesced_read: trailing bytes ignored, plain read");
 	NEG(MAC_C, "tag_inc_le\0\0");
 	len = mkcoalesced(MAC_C, 0x40, ATA_READ_EXT, 0, 1, 3, 3, lbas, counts);
-	run(len, 1500);
+	run_mtu(len, 1500);
 	ok(O.nsub == 0, "peer with other features only: no sub-reads");
 
 	/* the sub-reads */
 	len = mkcoalesced(MAC_A, 0x40, ATA_READ_EXT, 0, 1, 5, 5, lbas, counts);
 	req[AOE_OFF_MAJOR] = 0xff;
 	req[AOE_OFF_MAJOR + 1] = 0xff;
-	run(len, 1500);
+	run_mtu(len, 1500);
 	ok(O.nsub == 5, "5 descriptors");
 	subread(1, len, 1500);
 	ok(O.v == AOE_V_IO && O.ata.op == ATA_OP_READ && O.ata.lba == 20 && O.ata.nsect == 2 &&
@@ -796,7 +745,7 @@ static void test_coalesced(void)
 	target_reset(0x200000000ULL);
 	NEG(MAC_A, "coalesced_read\0\0");
 	len = mkcoalesced(MAC_A, 0x00, ATA_READ, 0, 1, 1, 1, big, one);
-	run(len, 1500);
+	run_mtu(len, 1500);
 	subread(0, len, 1500);
 	ok(O.v == AOE_V_IO && O.ata.lba == 5 && out[ATA_OFF_AFLAGS] == 0, "0x20 primary: sub-read LBA limited to 28 bits");
 	len = mkcoalesced(MAC_A, 0x40, ATA_READ_EXT, 0, 1, 1, 1, big, one);
@@ -807,23 +756,23 @@ static void test_coalesced(void)
 	target_reset(1000);
 	NEG(MAC_A, "coalesced_read\0\0");
 	len = mkcoalesced(MAC_A, 0x40, ATA_READ_EXT, 5000, 1, 2, 2, lbas, counts);
-	run(len, 1500);
+	run_mtu(len, 1500);
 	ok(O.v == AOE_V_REPLY && out[ATA_OFF_ERR] == ATA_ER_IDNF && O.nsub == 2, "primary IDNF: sub-reads still there");
 	len = mkcoalesced(MAC_A, 0x40, ATA_READ_EXT, 0, 3, 2, 2, lbas, counts);
-	run(len, 1500);
+	run_mtu(len, 1500);
 	ok(O.v == AOE_V_REPLY && reply_err() == AOE_ERR_BADARG && O.nsub == 2, "primary error 2: sub-reads still there");
 	len = mkcoalesced(MAC_A, 0x40, ATA_READ_EXT, 0, 0, 2, 2, lbas, counts);
-	run(len, 1500);
+	run_mtu(len, 1500);
 	ok(O.v == AOE_V_REPLY && O.nsub == 2, "primary of 0 sectors: sub-reads still there");
 	T.res.n = 1;
 	memcpy(T.res.mac[0], MAC_B, 6);
 	len = mkcoalesced(MAC_A, 0x40, ATA_READ_EXT, 0, 1, 2, 2, lbas, counts);
-	run(len, 1500);
+	run_mtu(len, 1500);
 	ok(reply_err() == AOE_ERR_RESERVED && O.nsub == 0, "primary refused by a reservation: no sub-reads");
 	T.res.n = 0;
 	len = mkata(MAC_A, TAG_X, 0x41, ATA_WRITE_EXT, 0, 1, 512 + 33);
 	req[CR_OFF_COUNT] = 2;
-	run(len, 1500);
+	run_mtu(len, 1500);
 	ok(O.v == AOE_V_IO && O.nsub == 0, "a WRITE's payload is never read as descriptors");
 	subread(0, len, 1500);
 	ok(O.v == AOE_V_DROP, "sub-read of a WRITE: nothing");
@@ -852,21 +801,21 @@ static void test_config_reset(void)
 	target_reset(1000);
 	NEG(MAC_A, "tag_inc_le\0coalesced_read\0\0");
 	NEG(MAC_B, "tag_inc_le\0coalesced_read\0\0");
-	run(mkwrite(MAC_A, 5, 4), 1500);
-	run(mkqc(MAC_A, QC_READ, ""), 1500);
+	run_mtu(mkwrite(MAC_A, 5, 4), 1500);
+	run_mtu(mkqc(MAC_A, QC_READ, ""), 1500);
 	ok(strcmp(features_of(MAC_A), "tag_inc_le,coalesced_read") == 0, "config read: features kept");
-	run(mkqc(MAC_A, QC_SET, "x"), 1500);
+	run_mtu(mkqc(MAC_A, QC_SET, "x"), 1500);
 	ok(reply_err() == 0 && (O.changed & AOE_CHANGED_CONFIG), "A's config set succeeds");
 	ok(strcmp(features_of(MAC_A), "") == 0, "A's config set reset A's features");
-	run(mkwrite(MAC_A, 5, 4), 1500);
+	run_mtu(mkwrite(MAC_A, 5, 4), 1500);
 	ok(O.v == AOE_V_IO, "... so A's writes are plain AoE again");
 	ok(strcmp(features_of(MAC_B), "tag_inc_le,coalesced_read") == 0, "B's features kept");
-	run(mkqc(MAC_B, QC_SET, "y"), 1500);
+	run_mtu(mkqc(MAC_B, QC_SET, "y"), 1500);
 	ok(reply_err() == AOE_ERR_CFGSET && strcmp(features_of(MAC_B), "tag_inc_le,coalesced_read") == 0,
 	   "B's failed set (error 4): B's features kept");
-	run(mkqc(MAC_B, QC_FORCE_SET, "y"), 1500);
+	run_mtu(mkqc(MAC_B, QC_FORCE_SET, "y"), 1500);
 	ok(strcmp(features_of(MAC_B), "") == 0, "B's force set reset B's features");
-	run(mkqc(MAC_C, QC_FORCE_SET, "z"), 1500);
+	run_mtu(mkqc(MAC_C, QC_FORCE_SET, "z"), 1500);
 	ok(aoe_target_peer_count(&T) == 2, "config set from an unknown MAC creates no entry");
 }
 

@@ -116,7 +116,7 @@ static void test_frame(void)
 
 static void test_outcome(void)
 {
-	target_reset();
+	target_reset(1000);
 
 	run(mkata(MAC_A, 5, 0x41, ATA_WRITE_EXT, 8, 2));
 	ok(O.v == AOE_V_IO && !O.wack, "without negotiation: a write is not coalesced");
